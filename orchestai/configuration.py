@@ -1,0 +1,150 @@
+"""Typed configuration: YAML files loaded into dataclasses and validated at load.
+
+Every configuration object in OrchestAI is a dataclass. :func:`from_mapping` builds one
+from plain data (a YAML mapping), checking that no key is unknown, none is missing
+(unless it has a default), and every value has the annotated type. Range checks live in
+each dataclass's ``validate`` method. All failures raise :class:`ConfigError`, whose
+message names the file and the dotted key path, e.g. ``configs/world.yaml: models[3].price_input_per_1k: must be >= 0``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration file or mapping is invalid; the message names file and key."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{source}: {key or '<root>'}: {problem}")
+
+
+def _join(prefix: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _convert(value: Any, annotation: Any, source: str, key: str) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        errors = []
+        for option in non_none:
+            try:
+                return _convert(value, option, source, key)
+            except ConfigError as error:
+                errors.append(error.problem)
+        raise ConfigError(source, key, " or ".join(errors))
+    if dataclasses.is_dataclass(annotation):
+        return from_mapping(annotation, value, source, key)
+    if origin is list or origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(source, key, f"expected a list, got {type(value).__name__}")
+        item_type = args[0] if args else Any
+        items = [_convert(v, item_type, source, _join(key, i)) for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(source, key, f"expected a mapping, got {type(value).__name__}")
+        key_type, value_type = args if args else (Any, Any)
+        return {
+            _convert(k, key_type, source, _join(key, str(k))): _convert(v, value_type, source, _join(key, str(k)))
+            for k, v in value.items()
+        }
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(source, key, f"expected a number, got {value!r}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(source, key, f"expected a finite number, got {value!r}")
+        return float(value)
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(source, key, f"expected an integer, got {value!r}")
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(source, key, f"expected true or false, got {value!r}")
+        return value
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(source, key, f"expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported annotation {annotation!r} at {key}")
+
+
+def from_mapping(cls: type[T], data: Any, source: str = "<config>", prefix: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping, validating keys, types and ranges."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, prefix, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(source, _join(prefix, str(unknown[0])), f"unknown key (allowed: {', '.join(sorted(fields))})")
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        key = _join(prefix, name)
+        if name not in data:
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise ConfigError(source, key, "missing required key")
+            continue
+        values[name] = _convert(data[name], hints[name], source, key)
+    instance = cls(**values)
+    validate = getattr(instance, "validate", None)
+    if validate is not None:
+        try:
+            validate()
+        except ConfigError:
+            raise
+        except ValueError as error:
+            # validate() raises ValueError("field: problem"); re-anchor it at this prefix.
+            field_name, _, problem = str(error).partition(": ")
+            raise ConfigError(source, _join(prefix, field_name), problem or str(error)) from None
+    return instance
+
+
+def load_yaml_config(cls: type[T], path: str | Path) -> T:
+    """Load and validate the YAML file at ``path`` into dataclass ``cls``."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(str(path), "", f"invalid YAML: {error}") from None
+    return from_mapping(cls, data if data is not None else {}, str(path))
+
+
+def to_mapping(instance: Any) -> Any:
+    """Turn a config dataclass back into plain data (dicts, lists, numbers, strings)."""
+    if dataclasses.is_dataclass(instance):
+        return {f.name: to_mapping(getattr(instance, f.name)) for f in dataclasses.fields(instance)}
+    if isinstance(instance, (list, tuple)):
+        return [to_mapping(v) for v in instance]
+    if isinstance(instance, dict):
+        return {k: to_mapping(v) for k, v in instance.items()}
+    return instance
+
+
+def require(condition: bool, field: str, problem: str) -> None:
+    """Raise ``ValueError("field: problem")`` unless ``condition`` holds (for ``validate``)."""
+    if not condition:
+        raise ValueError(f"{field}: {problem}")

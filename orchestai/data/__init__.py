@@ -1,0 +1,1 @@
+"""Execution logs: schema, loading and validation, generation, and the tokenizer."""

@@ -1,0 +1,31 @@
+"""Gymnasium environments of OrchestAI and their registration."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+WORKFLOW_ENV_ID = "orchestai/Workflow-v0"
+MAX_EPISODE_STEPS = 256
+
+
+def register_envs() -> None:
+    """Register OrchestAI's environments with Gymnasium (safe to call repeatedly)."""
+    if WORKFLOW_ENV_ID not in gym.registry:
+        gym.register(
+            id=WORKFLOW_ENV_ID,
+            entry_point="orchestai.envs.workflow_env:WorkflowEnv",
+            max_episode_steps=MAX_EPISODE_STEPS,
+            kwargs={"task_source": "templates"},
+        )
+
+
+def __getattr__(name: str) -> object:
+    # WorkflowEnv is imported lazily so that `import orchestai` stays light.
+    if name == "WorkflowEnv":
+        from orchestai.envs.workflow_env import WorkflowEnv
+
+        return WorkflowEnv
+    raise AttributeError(name)
+
+
+__all__ = ["MAX_EPISODE_STEPS", "WORKFLOW_ENV_ID", "WorkflowEnv", "register_envs"]

@@ -1,0 +1,62 @@
+"""Run a routing policy on seeded episodes and summarise what it achieved."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from orchestai.envs import WORKFLOW_ENV_ID
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """Per-episode outcomes of one policy (same seeds for every policy)."""
+
+    name: str
+    returns: np.ndarray
+    successes: np.ndarray
+    costs: np.ndarray
+    makespans: np.ndarray
+
+    @staticmethod
+    def mean_ci95(values: np.ndarray) -> tuple[float, float]:
+        """Mean and the half-width of its normal-approximation 95% confidence interval."""
+        mean = float(np.mean(values))
+        half = 1.96 * float(np.std(values, ddof=1)) / math.sqrt(len(values)) if len(values) > 1 else math.inf
+        return mean, half
+
+
+def evaluate_policy(policy: Any, episodes: int, seed: int = 0, env: gym.Env | None = None, **env_kwargs: Any) -> PolicyResult:
+    """Run ``policy.act(obs, env)`` for ``episodes`` episodes seeded ``seed, seed + 1, ...``."""
+    env = env or gym.make(WORKFLOW_ENV_ID, **env_kwargs)
+    returns, successes, costs, makespans = [], [], [], []
+    for episode in range(episodes):
+        obs, info = env.reset(seed=seed + episode)
+        total = 0.0
+        while True:
+            obs, reward, terminated, truncated, info = env.step(policy.act(obs, env))
+            total += float(reward)
+            if terminated or truncated:
+                break
+        returns.append(total)
+        successes.append(float(info["success"]))
+        costs.append(info["cost_usd"])
+        makespans.append(info["makespan_s"])
+    return PolicyResult(policy.name, np.array(returns), np.array(successes), np.array(costs), np.array(makespans))
+
+
+def format_table(results: list[PolicyResult]) -> str:
+    """A plain-text table: mean ± 95% CI of success, cost, makespan and return."""
+    header = f"{'policy':<24}{'success':>16}{'cost (USD)':>20}{'makespan (s)':>18}{'return':>18}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        cells = []
+        for values, fmt in ((r.successes, ".3f"), (r.costs, ".4f"), (r.makespans, ".1f"), (r.returns, ".3f")):
+            mean, half = PolicyResult.mean_ci95(values)
+            cells.append(f"{mean:{fmt}} ± {half:{fmt}}")
+        lines.append(f"{r.name:<24}{cells[0]:>16}{cells[1]:>20}{cells[2]:>18}{cells[3]:>18}")
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""Synthetic workflow templates and their rendering into natural-language instructions.
+
+:func:`generate_templates` builds ``templates.count`` layered DAGs of typed subtasks
+(deterministic for ``templates.seed``), with parallel branches: each layer holds up to
+``max_layer_width`` subtasks and each later subtask depends on one to ``max_parents``
+earlier text-producing subtasks. Types whose input is an image or audio only start
+workflows (they read what the user supplies); types that produce images or audio only
+end them. :func:`render_workflow` turns a template into a :class:`WorkflowSpec` with a
+varied instruction: phrase variants, slot values and connective wording are drawn from
+the world's config with the caller's random generator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from orchestai.world.config import TemplatesConfig
+from orchestai.world.workflow import WorkflowSpec
+from orchestai.world.world import World
+
+_SLOT = re.compile(r"\{(\w+)\}")
+_STEP_FORMATS = ("Step {n}: {text}.", "{n}. {text}.", "({n}) {text}.")
+_DEPENDENCY_FORMATS = ("using {refs}", "based on {refs}", "with the output of {refs}", "from {refs}")
+_OPENINGS = (
+    "Please run this workflow for the {project} project.",
+    "I need help with the {project} project.",
+    "For the {project} project, do the following.",
+    "Here is what the {project} project needs.",
+)
+
+
+@dataclass(frozen=True)
+class TemplateSubtask:
+    """One subtask slot of a template."""
+
+    type_index: int
+    input_tokens: int
+    output_tokens: int
+    parents: tuple[int, ...]
+    phrase_index: int
+
+
+@dataclass(frozen=True)
+class WorkflowTemplate:
+    """A reusable workflow shape: typed subtasks in topological order."""
+
+    id: int
+    subtasks: tuple[TemplateSubtask, ...]
+
+
+def generate_templates(world: World, config: TemplatesConfig | None = None) -> list[WorkflowTemplate]:
+    """Generate the world's workflow templates, deterministically from the config's seed."""
+    config = config or world.config.templates
+    rng = np.random.default_rng(config.seed)
+    types = world.config.task_types
+    text_input = [i for i, t in enumerate(types) if t.input_modality == "text"]
+    any_root = list(range(len(types)))
+    return [_generate_one(template_id, world, config, rng, text_input, any_root) for template_id in range(config.count)]
+
+
+def _generate_one(
+    template_id: int,
+    world: World,
+    config: TemplatesConfig,
+    rng: np.random.Generator,
+    text_input: list[int],
+    any_root: list[int],
+) -> WorkflowTemplate:
+    types = world.config.task_types
+    n = int(np.clip(round(rng.normal(config.mean_subtasks, config.std_subtasks)), config.min_subtasks, config.max_subtasks))
+    type_of: list[int] = []
+    parents_of: list[tuple[int, ...]] = []
+    previous_layer: list[int] = []
+    while len(type_of) < n:
+        width = int(min(rng.integers(1, config.max_layer_width + 1), n - len(type_of)))
+        producers = [i for i in range(len(type_of)) if types[type_of[i]].output_modality == "text"]
+        layer: list[int] = []
+        for _ in range(width):
+            index = len(type_of)
+            if not producers:
+                # the first layer, or nothing yet produces text: start a new branch
+                type_of.append(int(rng.choice(any_root)))
+                parents_of.append(())
+            else:
+                recent = [i for i in previous_layer if i in producers] or producers
+                k = int(min(rng.integers(1, config.max_parents + 1), len(producers)))
+                first = int(rng.choice(recent))
+                others = [i for i in producers if i != first]
+                extra = rng.choice(others, size=min(k - 1, len(others)), replace=False).tolist() if others else []
+                type_of.append(int(rng.choice(text_input)))
+                parents_of.append(tuple(sorted({first, *map(int, extra)})))
+            layer.append(index)
+        previous_layer = layer
+    subtasks = []
+    for type_index, parents in zip(type_of, parents_of, strict=True):
+        spec = types[type_index]
+        scale_in, scale_out = np.exp(config.token_log_sigma * rng.standard_normal(2))
+        subtasks.append(
+            TemplateSubtask(
+                type_index=type_index,
+                input_tokens=max(1, int(round(spec.input_tokens * scale_in))),
+                output_tokens=max(1, int(round(spec.output_tokens * scale_out))),
+                parents=parents,
+                phrase_index=int(rng.integers(len(spec.phrases))),
+            )
+        )
+    return WorkflowTemplate(id=template_id, subtasks=tuple(subtasks))
+
+
+@lru_cache(maxsize=4096)
+def _split_phrase(text: str) -> tuple[str, ...]:
+    # alternating literal text and slot names: ("summarise the ", "document", "")
+    return tuple(_SLOT.split(text))
+
+
+def _fill_slots(text: str, slots: dict[str, list[str]], draws: Iterator[float]) -> str:
+    parts = _split_phrase(text)
+    out = [parts[0]]
+    for k in range(1, len(parts), 2):
+        name = parts[k]
+        if name not in slots:
+            raise KeyError(f"phrase {text!r} uses slot {{{name}}}, which configs/world.yaml's slots do not define")
+        values = slots[name]
+        out.append(values[int(next(draws) * len(values))])
+        out.append(parts[k + 1])
+    return "".join(out)
+
+
+def _refs(parents: tuple[int, ...]) -> str:
+    numbers = [str(p + 1) for p in parents]
+    if len(numbers) == 1:
+        return f"step {numbers[0]}"
+    return "steps " + ", ".join(numbers[:-1]) + " and " + numbers[-1]
+
+
+class WorkflowRenderer:
+    """Renders templates of one world into workflows with freshly worded instructions."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._slots = world.config.slots
+        self._phrases = [list(t.phrases) for t in world.config.task_types]
+        # each subtask uses at most one uniform per slot plus one for its connective
+        self._draws_per_subtask = 1 + max(len(_split_phrase(p)) // 2 for phrases in self._phrases for p in phrases)
+
+    def render(self, template: WorkflowTemplate, rng: np.random.Generator, workflow_id: str) -> WorkflowSpec:
+        """Render ``template`` with wording drawn from ``rng``."""
+        slots = self._slots
+        # one batch of uniforms: drawing them one by one dominated the env's reset time
+        draws = iter(rng.random(4 + len(template.subtasks) * self._draws_per_subtask).tolist())
+        step_format = _STEP_FORMATS[int(next(draws) * len(_STEP_FORMATS))]
+        descriptions = []
+        sentences = [_fill_slots(_OPENINGS[int(next(draws) * len(_OPENINGS))], slots, draws)]
+        for n, subtask in enumerate(template.subtasks, start=1):
+            text = _fill_slots(self._phrases[subtask.type_index][subtask.phrase_index], slots, draws)
+            if subtask.parents:
+                connective = _DEPENDENCY_FORMATS[int(next(draws) * len(_DEPENDENCY_FORMATS))]
+                text = f"{text} {connective.format(refs=_refs(subtask.parents))}"
+            descriptions.append(text)
+            sentences.append(step_format.format(n=n, text=text[0].upper() + text[1:]))
+        return WorkflowSpec(
+            id=workflow_id,
+            instruction=" ".join(sentences),
+            types=tuple(s.type_index for s in template.subtasks),
+            input_tokens=tuple(s.input_tokens for s in template.subtasks),
+            output_tokens=tuple(s.output_tokens for s in template.subtasks),
+            parents=tuple(s.parents for s in template.subtasks),
+            descriptions=tuple(descriptions),
+        )
+
+
+def render_workflow(world: World, template: WorkflowTemplate, rng: np.random.Generator, workflow_id: str) -> WorkflowSpec:
+    """Render one template of ``world`` (see :class:`WorkflowRenderer` for repeated use)."""
+    return WorkflowRenderer(world).render(template, rng, workflow_id)

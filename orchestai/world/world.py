@@ -1,0 +1,71 @@
+"""`World`: the indexed, array form of a :class:`WorldConfig` that everything else reads."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from orchestai.world.config import WorldConfig, load_world_config
+
+
+class World:
+    """Task types and worker models with integer indices and numpy lookup tables.
+
+    ``skill[t, m]`` is model ``m``'s success probability on task type ``t`` at zero
+    difficulty (0 where ``capable[t, m]`` is False); prices are USD per token.
+    """
+
+    def __init__(self, config: WorldConfig, source: str = "<memory>") -> None:
+        self.config = config
+        self.source = source
+        self.type_names: list[str] = [t.name for t in config.task_types]
+        self.model_names: list[str] = [m.name for m in config.models]
+        self.type_index: dict[str, int] = {name: i for i, name in enumerate(self.type_names)}
+        self.model_index: dict[str, int] = {name: i for i, name in enumerate(self.model_names)}
+        n_types, n_models = len(self.type_names), len(self.model_names)
+        self.skill = np.zeros((n_types, n_models), dtype=np.float64)
+        for m, model in enumerate(config.models):
+            for type_name, value in model.skills.items():
+                self.skill[self.type_index[type_name], m] = value
+        self.capable = self.skill > 0
+        self.price_input = np.array([m.price_input_per_1k / 1000.0 for m in config.models])
+        self.price_output = np.array([m.price_output_per_1k / 1000.0 for m in config.models])
+        self.ttft_median = np.array([m.latency.ttft_median_s for m in config.models])
+        self.ttft_log_sigma = np.array([m.latency.ttft_log_sigma for m in config.models])
+        self.per_token_median = np.array([m.latency.per_token_median_s for m in config.models])
+        self.per_token_log_sigma = np.array([m.latency.per_token_log_sigma for m in config.models])
+        self.type_input_tokens = np.array([t.input_tokens for t in config.task_types])
+        self.type_output_tokens = np.array([t.output_tokens for t in config.task_types])
+        self.difficulty_offset = np.array([t.difficulty_offset for t in config.task_types])
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> World:
+        """Load a world from YAML (the bundled ``configs/world.yaml`` by default)."""
+        config = load_world_config(path)
+        return cls(config, source=str(path) if path else "configs/world.yaml")
+
+    @property
+    def n_types(self) -> int:
+        """Number of task types."""
+        return len(self.type_names)
+
+    @property
+    def n_models(self) -> int:
+        """Number of worker models (the env's action count)."""
+        return len(self.model_names)
+
+    def expected_cost(self, model: int, input_tokens: float, output_tokens: float) -> float:
+        """Expected USD cost of one call of ``model`` (cost does not depend on luck)."""
+        return float(self.price_input[model] * input_tokens + self.price_output[model] * output_tokens)
+
+    def expected_latency(self, model: int, output_tokens: float) -> float:
+        """Mean seconds of one call under normal load (means of the two log-normals)."""
+        ttft = self.ttft_median[model] * math.exp(0.5 * self.ttft_log_sigma[model] ** 2)
+        per_token = self.per_token_median[model] * math.exp(0.5 * self.per_token_log_sigma[model] ** 2)
+        return float(ttft + output_tokens * per_token)
+
+    def names_signature(self) -> dict[str, list[str]]:
+        """The task-type and model names, as stored in checkpoints to detect world mismatches."""
+        return {"task_types": list(self.type_names), "models": list(self.model_names)}

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestai.data.generate import generate_logs
+from orchestai.data.logs import load_logs, write_logs
+from orchestai.data.schema import LogValidationError
+from orchestai.world.world import World
+
+
+def test_generator_is_deterministic_and_seed_dependent(world: World):
+    a = generate_logs(world, n=15, seed=3)
+    b = generate_logs(world, n=15, seed=3)
+    c = generate_logs(world, n=15, seed=4)
+    assert a == b
+    assert a != c
+    assert all(r["source"] == "synthetic" and r["id"].startswith("synthetic-") for r in a)
+
+
+def test_generated_logs_round_trip_through_both_formats(tmp_path: Path, world: World, small_logs: list[dict]):
+    for name in ("logs.jsonl", "logs.json"):
+        path = tmp_path / name
+        write_logs(path, small_logs)
+        loaded = load_logs(path, world)
+        assert [log.to_dict() for log in loaded.logs] == small_logs
+        assert loaded.skipped == []
+
+
+def test_generated_logs_are_consistent(world: World, small_logs: list[dict]):
+    for record in small_logs:
+        executed = {a["subtask"] for a in record["execution"]}
+        for subtask in record["subtasks"]:
+            last = [a for a in record["execution"] if a["subtask"] == subtask["id"]]
+            assert subtask["model"] == (last[-1]["model"] if last else None)
+        assert record["outcome"]["success"] == (
+            executed == {s["id"] for s in record["subtasks"]}
+            and all(any(a["success"] for a in record["execution"] if a["subtask"] == s["id"]) for s in record["subtasks"])
+        )
+        assert record["outcome"]["makespan_s"] == pytest.approx(max(a["end_s"] for a in record["execution"]))
+
+
+def _corrupt(record: dict, how: str) -> dict:
+    record = copy.deepcopy(record)
+    if how == "missing":
+        del record["subtasks"][2]["type"]
+    elif how == "mistyped":
+        record["execution"][1]["cost_usd"] = "cheap"
+    elif how == "negative":
+        record["execution"][0]["latency_s"] = -1.0
+    elif how == "unknown_dependency":
+        record["subtasks"][4]["depends_on"] = ["s999"]
+    elif how == "cycle":
+        record["subtasks"][0]["depends_on"] = [record["subtasks"][-1]["id"]]
+        record["subtasks"][-1]["depends_on"] = [record["subtasks"][0]["id"]]
+    elif how == "unknown_type":
+        record["subtasks"][1]["type"] = "interpretive_dance"
+    elif how == "unknown_model":
+        record["execution"][0]["model"] = "gpt-17"
+    elif how == "version":
+        record["schema_version"] = 99
+    elif how == "total_cost":
+        record["outcome"]["total_cost_usd"] += 1.0
+    return record
+
+
+@pytest.mark.parametrize(
+    ("how", "field", "problem"),
+    [
+        ("missing", "subtasks[2].type", "missing"),
+        ("mistyped", "execution[1].cost_usd", "expected a number"),
+        ("negative", "execution[0].latency_s", "finite number >= 0"),
+        ("unknown_dependency", "subtasks[4].depends_on[0]", "unknown subtask id 's999'"),
+        ("cycle", "depends_on", "cyclic dependencies"),
+        ("unknown_type", "subtasks[1].type", "unknown task type 'interpretive_dance'"),
+        ("unknown_model", "execution[0].model", "unknown model 'gpt-17'"),
+        ("version", "schema_version", "unsupported version 99"),
+        ("total_cost", "outcome.total_cost_usd", "execution records sum to"),
+    ],
+)
+def test_each_validation_error_names_file_record_and_field(tmp_path: Path, world: World, small_logs, how, field, problem):
+    records = list(small_logs[:6])
+    records[4] = _corrupt(records[4], how)
+    path = tmp_path / "bad.jsonl"
+    write_logs(path, records)
+    with pytest.raises(LogValidationError) as raised:
+        load_logs(path, world)
+    error = raised.value
+    assert error.record == 4 and error.record_id == records[4]["id"]
+    assert field in error.field
+    message = str(error)
+    assert str(path) in message and "record 4" in message and records[4]["id"] in message and problem in message
+    # the CLI reports the same and fails
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestai.data.validate", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert "record 4" in result.stderr and field in result.stderr
+
+
+def test_malformed_json_names_the_line(tmp_path: Path, world: World, small_logs):
+    path = tmp_path / "broken.jsonl"
+    lines = [json.dumps(r) for r in small_logs[:5]]
+    lines[3] = lines[3][:-10]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LogValidationError, match=r"line 4: record 3: malformed JSON"):
+        load_logs(path, world)
+    listing = tmp_path / "broken.json"
+    listing.write_text("[\n" + ",\n".join(json.dumps(r) for r in small_logs[:3]) + ",\n]")
+    with pytest.raises(LogValidationError, match=r"broken.json: line \d+: malformed JSON"):
+        load_logs(listing, world)
+
+
+def test_duplicate_ids_are_rejected(tmp_path: Path, world: World, small_logs):
+    path = tmp_path / "dup.jsonl"
+    write_logs(path, [small_logs[0], small_logs[1], small_logs[0]])
+    with pytest.raises(LogValidationError, match=r"record 2 .*field id: duplicate id \(also record 0\)"):
+        load_logs(path, world)
+
+
+def test_skip_invalid_reports_every_skipped_record(tmp_path: Path, world: World, small_logs):
+    records = list(small_logs[:8])
+    records[1] = _corrupt(records[1], "unknown_type")
+    records[5] = _corrupt(records[5], "cycle")
+    path = tmp_path / "mixed.jsonl"
+    write_logs(path, records)
+    loaded = load_logs(path, world, skip_invalid=True)
+    assert len(loaded.logs) == 6
+    assert [e.record for e in loaded.skipped] == [1, 5]
+    assert "unknown task type" in str(loaded.skipped[0]) and "cyclic" in str(loaded.skipped[1])
+
+
+def test_validate_cli_accepts_valid_file(small_log_file: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestai.data.validate", str(small_log_file)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "40 valid records" in result.stdout
+
+
+def test_generate_cli_writes_valid_logs(tmp_path: Path, world: World):
+    out = tmp_path / "gen.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestai.data.generate", "--n", "25", "--seed", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 25 synthetic logs" in result.stdout
+    assert len(load_logs(out, world).logs) == 25
