@@ -42,7 +42,8 @@ class HashTokenizer:
         followed by the truncation id.
         """
         vocab_size = self.vocab_size
-        ids = [_hashed_id(w, vocab_size) for w in _WORD.findall(text.lower())]
+        # tokens never span ". ", so sentences can be tokenized (and cached) one by one
+        ids = [i for sentence in text.split(". ") for i in _sentence_ids(sentence, vocab_size)]
         if len(ids) > self.max_tokens:
             ids = ids[: self.max_tokens - 1] + [TRUNCATED_ID]
         out = np.zeros(self.max_tokens, dtype=np.int64)
@@ -54,3 +55,9 @@ class HashTokenizer:
 def _hashed_id(word: str, vocab_size: int) -> int:
     # cached: instructions reuse a small vocabulary, and crc32 + encode dominate encode()
     return 2 + zlib.crc32(word.encode("utf-8")) % (vocab_size - 2)
+
+
+@lru_cache(maxsize=1 << 17)
+def _sentence_ids(sentence: str, vocab_size: int) -> tuple[int, ...]:
+    # cached: rendered instructions are built from a limited set of sentences
+    return tuple(_hashed_id(w, vocab_size) for w in _WORD.findall(sentence.lower()))

@@ -24,6 +24,9 @@ SUBTASK_FEATURES = 6
 SUBTASK_STATE = 6
 MODEL_HEALTH = 3
 PROGRESS = 6
+# upper bound of features with no natural maximum (costs, times, counts): finite, so that
+# checkers and normalising wrappers do not meet infinities
+UNBOUNDED = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,9 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     ``gymnasium.make("orchestai/Workflow-v0", world=None, task_source="templates",
     success_bonus=None, cost_weight=None, latency_weight=None, max_retries=None,
-    cost_budget_usd=None, invalid_action_latency_s=None, render_mode=None)``:
+    cost_budget_usd=None, invalid_action_latency_s=None, render_mode=None)``
+    (``render_mode``: ``"ansi"`` for a text view of the DAG, ``"rgb_array"`` for a
+    colour-coded strip of the subtasks' states):
     ``world`` is a world YAML path or a :class:`World` (default: the bundled
     ``configs/world.yaml``); ``task_source`` is ``"templates"``, the path of an
     execution-log file whose workflows are replayed with fresh outcomes, or a sequence
@@ -153,7 +158,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     * v0: initial version.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -200,14 +205,14 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             {
                 "instruction": spaces.Box(0, self.tokenizer.vocab_size - 1, (self.tokenizer.max_tokens,), np.int64),
                 "subtask_types": spaces.Box(0, t, (n,), np.int64),
-                "subtask_features": spaces.Box(0.0, np.inf, (n, SUBTASK_FEATURES), np.float32),
+                "subtask_features": spaces.Box(0.0, UNBOUNDED, (n, SUBTASK_FEATURES), np.float32),
                 "adjacency": spaces.Box(0.0, 1.0, (n, n), np.float32),
-                "subtask_state": spaces.Box(0.0, np.inf, (n, SUBTASK_STATE), np.float32),
+                "subtask_state": spaces.Box(0.0, UNBOUNDED, (n, SUBTASK_STATE), np.float32),
                 "current_subtask": spaces.Box(0.0, 1.0, (n,), np.float32),
                 "current_type": spaces.Box(0.0, 1.0, (t,), np.float32),
                 "action_mask": spaces.Box(0, 1, (m,), np.int8),
-                "model_health": spaces.Box(0.0, np.inf, (m, MODEL_HEALTH), np.float32),
-                "progress": spaces.Box(0.0, np.inf, (PROGRESS,), np.float32),
+                "model_health": spaces.Box(0.0, UNBOUNDED, (m, MODEL_HEALTH), np.float32),
+                "progress": spaces.Box(0.0, UNBOUNDED, (PROGRESS,), np.float32),
             }
         )
         self._capable: list[list[bool]] = self.world.capable.tolist()
@@ -509,10 +514,12 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "outcome": {"success": self.success, "total_cost_usd": self.total_cost, "makespan_s": self.makespan},
         }
 
-    def render(self) -> str | None:
-        """A text view of the DAG and its execution state (``render_mode="ansi"``)."""
-        if self.render_mode != "ansi" or self.workflow is None:
+    def render(self) -> str | np.ndarray | None:
+        """The execution state: text for ``"ansi"``, a small colour-coded image for ``"rgb_array"``."""
+        if self.workflow is None or self.render_mode is None:
             return None
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         lines = [f"workflow {self.workflow.id}: cost ${self.total_cost:.4f}, makespan {self.makespan:.1f}s"]
         for i in range(self._n):
             if self._done[i]:
@@ -530,3 +537,19 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 f"model={model} attempts={self._attempts[i]}"
             )
         return "\n".join(lines)
+
+    def _render_rgb(self, cell: int = 12) -> np.ndarray:
+        # one column per subtask slot: top row its status, bottom row its attempts so far
+        colours = {"done": (40, 170, 70), "now": (40, 110, 230), "ready": (230, 190, 40), "wait": (150, 150, 150)}
+        image = np.full((2 * cell, self.max_subtasks * cell, 3), 255, dtype=np.uint8)
+        for i in range(self._n):
+            if self._done[i]:
+                status = "done"
+            elif i == self._current and not self._finished:
+                status = "now"
+            else:
+                status = "ready" if self._waiting_on[i] == 0 else "wait"
+            image[:cell, i * cell : (i + 1) * cell - 1] = colours[status]
+            red = min(255, 60 * self._attempts[i])
+            image[cell:, i * cell : (i + 1) * cell - 1] = (255, 255 - red, 255 - red)
+        return image

@@ -25,7 +25,7 @@ from orchestai.world.world import World
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _STEP_FORMATS = ("Step {n}: {text}.", "{n}. {text}.", "({n}) {text}.")
-_DEPENDENCY_FORMATS = ("using {refs}", "based on {refs}", "with the output of {refs}", "from {refs}")
+_DEPENDENCY_FORMATS = ("using ", "based on ", "with the output of ", "from ")
 _OPENINGS = (
     "Please run this workflow for the {project} project.",
     "I need help with the {project} project.",
@@ -147,6 +147,7 @@ class WorkflowRenderer:
         self._phrases = [list(t.phrases) for t in world.config.task_types]
         # each subtask uses at most one uniform per slot plus one for its connective
         self._draws_per_subtask = 1 + max(len(_split_phrase(p)) // 2 for phrases in self._phrases for p in phrases)
+        self._template_parts: dict[int, list[tuple[str, str]]] = {}  # by template id
 
     def render(self, template: WorkflowTemplate, rng: np.random.Generator, workflow_id: str) -> WorkflowSpec:
         """Render ``template`` with wording drawn from ``rng``."""
@@ -156,11 +157,10 @@ class WorkflowRenderer:
         step_format = _STEP_FORMATS[int(next(draws) * len(_STEP_FORMATS))]
         descriptions = []
         sentences = [_fill_slots(_OPENINGS[int(next(draws) * len(_OPENINGS))], slots, draws)]
-        for n, subtask in enumerate(template.subtasks, start=1):
-            text = _fill_slots(self._phrases[subtask.type_index][subtask.phrase_index], slots, draws)
-            if subtask.parents:
-                connective = _DEPENDENCY_FORMATS[int(next(draws) * len(_DEPENDENCY_FORMATS))]
-                text = f"{text} {connective.format(refs=_refs(subtask.parents))}"
+        for n, (phrase, refs) in enumerate(self._parts_of(template), start=1):
+            text = _fill_slots(phrase, slots, draws)
+            if refs:
+                text = f"{text} {_DEPENDENCY_FORMATS[int(next(draws) * len(_DEPENDENCY_FORMATS))]}{refs}"
             descriptions.append(text)
             sentences.append(step_format.format(n=n, text=text[0].upper() + text[1:]))
         return WorkflowSpec(
@@ -172,6 +172,16 @@ class WorkflowRenderer:
             parents=tuple(s.parents for s in template.subtasks),
             descriptions=tuple(descriptions),
         )
+
+    def _parts_of(self, template: WorkflowTemplate) -> list[tuple[str, str]]:
+        # per subtask: its phrase and its rendered dependency references ("" for roots)
+        parts = self._template_parts.get(template.id)
+        if parts is None:
+            parts = [
+                (self._phrases[s.type_index][s.phrase_index], _refs(s.parents) if s.parents else "") for s in template.subtasks
+            ]
+            self._template_parts[template.id] = parts
+        return parts
 
 
 def render_workflow(world: World, template: WorkflowTemplate, rng: np.random.Generator, workflow_id: str) -> WorkflowSpec:
