@@ -148,3 +148,55 @@ def require(condition: bool, field: str, problem: str) -> None:
     """Raise ``ValueError("field: problem")`` unless ``condition`` holds (for ``validate``)."""
     if not condition:
         raise ValueError(f"{field}: {problem}")
+
+
+def _flag(path: str) -> str:
+    return "--" + path.replace(".", "-").replace("_", "-")
+
+
+def _scalar_type(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return args[0] if args else annotation
+
+
+def add_config_flags(parser: Any, cls: type, prefix: str = "") -> None:
+    """Add one command-line flag per field of dataclass ``cls`` (nested fields as ``--section-field``).
+
+    Every flag defaults to ``None`` so that :func:`apply_flags` can tell which were given.
+    """
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        path = f"{prefix}{f.name}"
+        annotation = hints[f.name]
+        if dataclasses.is_dataclass(annotation):
+            add_config_flags(parser, annotation, prefix=f"{path}.")
+            continue
+        kind = _scalar_type(annotation)
+        help_text = f"config key {path}"
+        if kind is bool:
+            parser.add_argument(_flag(path), dest=path, default=None, action=argparse_boolean(), help=help_text)
+        elif kind in (int, float, str):
+            parser.add_argument(_flag(path), dest=path, default=None, type=kind, help=help_text)
+        else:
+            raise TypeError(f"no flag for config key {path} of type {annotation!r}")
+
+
+def argparse_boolean() -> Any:
+    """``argparse.BooleanOptionalAction`` (``--flag`` / ``--no-flag``)."""
+    import argparse
+
+    return argparse.BooleanOptionalAction
+
+
+def apply_flags(config: T, flags: dict[str, Any], source: str = "command line") -> T:
+    """Return ``config`` with the given (non-``None``) dotted-key flags applied, re-validated."""
+    data = to_mapping(config)
+    for path, value in flags.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    return from_mapping(type(config), data, source)

@@ -9,7 +9,8 @@ A record is a JSON object::
                     "start_s", "end_s"}],
      "outcome": {"success", "total_cost_usd", "makespan_s"}}
 
-``model`` of a subtask is the model of its last attempt (null if it never ran).
+``model`` of a subtask is the model chosen for it: that of its first attempt (null if
+it never ran); retries, possibly on other models, are in ``execution``.
 :func:`validate_record` checks one parsed record against a :class:`World` and raises
 :class:`LogValidationError` naming the record and field of the first problem.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 
-from orchestai.world.workflow import WorkflowSpec
+from orchestai.world.workflow import WorkflowSpec, topological_order
 from orchestai.world.world import World
 
 SCHEMA_VERSION = 1
@@ -96,14 +97,15 @@ class ExecutionLog:
         data = asdict(self)
         return {k: data[k] for k in ("schema_version", "id", "source", "instruction", "subtasks", "execution", "outcome")}
 
-    def to_workflow(self, world: World) -> WorkflowSpec:
-        """The workflow's structure, subtasks in a topological order (stable by position)."""
-        graph = nx.DiGraph()
-        graph.add_nodes_from(range(len(self.subtasks)))
+    def topological_positions(self) -> list[int]:
+        """Positions of the subtasks in a topological order (stable: lowest position first)."""
         position = {s.id: i for i, s in enumerate(self.subtasks)}
-        graph.add_edges_from((position[d], i) for i, s in enumerate(self.subtasks) for d in s.depends_on)
-        order = list(nx.lexicographical_topological_sort(graph))
-        new_index = {old: new for new, old in enumerate(order)}
+        return topological_order([[position[d] for d in s.depends_on] for s in self.subtasks])
+
+    def to_workflow(self, world: World) -> WorkflowSpec:
+        """The workflow's structure, subtasks in :meth:`topological_positions` order."""
+        order = self.topological_positions()
+        new_index = {self.subtasks[old].id: new for new, old in enumerate(order)}
         ordered = [self.subtasks[i] for i in order]
         return WorkflowSpec(
             id=self.id,
@@ -111,8 +113,31 @@ class ExecutionLog:
             types=tuple(world.type_index[s.type] for s in ordered),
             input_tokens=tuple(s.input_tokens for s in ordered),
             output_tokens=tuple(s.output_tokens for s in ordered),
-            parents=tuple(tuple(sorted(new_index[position[d]] for d in s.depends_on)) for s in ordered),
+            parents=tuple(tuple(sorted(new_index[d] for d in s.depends_on)) for s in ordered),
             descriptions=tuple(s.description for s in ordered),
+        )
+
+    def input_quality_in_order(self, world: World) -> tuple[float, ...]:
+        """Per subtask in :meth:`topological_positions` order: the lowest skill among the
+        models that produced its parents' results (1.0 for a subtask without parents),
+        the input quality the simulator used."""
+        succeeded = {a.subtask: a.model for a in self.execution if a.success}
+        type_of = {s.id: world.type_index[s.type] for s in self.subtasks}
+        quality = []
+        for i in self.topological_positions():
+            values = [
+                float(world.skill[type_of[d], world.model_index[succeeded[d]]])
+                for d in self.subtasks[i].depends_on
+                if d in succeeded
+            ]
+            quality.append(min(values, default=1.0))
+        return tuple(quality)
+
+    def models_in_order(self, world: World) -> tuple[int, ...]:
+        """Model index of each subtask in :meth:`topological_positions` order (-1: never ran)."""
+        return tuple(
+            world.model_index[self.subtasks[i].model] if self.subtasks[i].model is not None else -1
+            for i in self.topological_positions()
         )
 
 

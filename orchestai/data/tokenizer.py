@@ -1,7 +1,9 @@
 """A deterministic, vocabulary-free tokenizer: hashed, normalised words.
 
 Words are lower-cased runs of letters and digits; each maps to
-``2 + crc32(word) % (vocab_size - 2)``. Id 0 is padding and id 1 marks truncation.
+``3 + crc32(word) % (vocab_size - 3)``. Id 0 is padding, id 1 marks truncation and id 2
+ends a sentence (``.``, ``!`` or ``?`` followed by white space or the end of the text),
+so that models can tell which sentence a word belongs to.
 Because nothing is learnt, the env's observations, the planner and every checkpoint
 agree on token ids given only ``vocab_size`` and ``max_tokens``.
 """
@@ -17,7 +19,10 @@ import numpy as np
 
 PAD_ID = 0
 TRUNCATED_ID = 1
+SENTENCE_END_ID = 2
+FIRST_WORD_ID = 3
 _WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,8 @@ class HashTokenizer:
         followed by the truncation id.
         """
         vocab_size = self.vocab_size
-        # tokens never span ". ", so sentences can be tokenized (and cached) one by one
-        ids = [i for sentence in text.split(". ") for i in _sentence_ids(sentence, vocab_size)]
+        # words never span a sentence end, so sentences are tokenized (and cached) one by one
+        ids = [i for sentence in _SENTENCE_END.split(text.strip()) for i in _sentence_ids(sentence, vocab_size)]
         if len(ids) > self.max_tokens:
             ids = ids[: self.max_tokens - 1] + [TRUNCATED_ID]
         out = np.zeros(self.max_tokens, dtype=np.int64)
@@ -54,10 +59,11 @@ class HashTokenizer:
 @lru_cache(maxsize=1 << 16)
 def _hashed_id(word: str, vocab_size: int) -> int:
     # cached: instructions reuse a small vocabulary, and crc32 + encode dominate encode()
-    return 2 + zlib.crc32(word.encode("utf-8")) % (vocab_size - 2)
+    return FIRST_WORD_ID + zlib.crc32(word.encode("utf-8")) % (vocab_size - FIRST_WORD_ID)
 
 
 @lru_cache(maxsize=1 << 17)
 def _sentence_ids(sentence: str, vocab_size: int) -> tuple[int, ...]:
     # cached: rendered instructions are built from a limited set of sentences
-    return tuple(_hashed_id(w, vocab_size) for w in _WORD.findall(sentence.lower()))
+    ids = tuple(_hashed_id(w, vocab_size) for w in _WORD.findall(sentence.lower()))
+    return ids + (SENTENCE_END_ID,) if sentence.endswith((".", "!", "?")) else ids

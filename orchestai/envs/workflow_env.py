@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
-import networkx as nx
 import numpy as np
 from gymnasium import spaces
 
@@ -17,16 +16,28 @@ from orchestai.data.schema import SCHEMA_VERSION
 from orchestai.data.tokenizer import HashTokenizer
 from orchestai.world.simulator import NORMAL, ExecutionSimulator
 from orchestai.world.templates import WorkflowRenderer, generate_templates
-from orchestai.world.workflow import WorkflowSpec
+from orchestai.world.workflow import SUBTASK_FEATURES, WorkflowSpec, subtask_feature_matrix
 from orchestai.world.world import World
 
-SUBTASK_FEATURES = 6
 SUBTASK_STATE = 6
 MODEL_HEALTH = 3
 PROGRESS = 6
 # upper bound of features with no natural maximum (costs, times, counts): finite, so that
 # checkers and normalising wrappers do not meet infinities
 UNBOUNDED = float(np.finfo(np.float32).max)
+
+
+WORKFLOW_SPLITS = ("all", "train", "test")
+
+
+def _split(items: list, split: str) -> list:
+    """Every fifth workflow (positions 4, 9, ...) is held out for testing; the rest trains."""
+    if split == "all":
+        return items
+    chosen = [item for k, item in enumerate(items) if (k % 5 == 4) == (split == "test")]
+    if not chosen:
+        raise ValueError(f"workflow_split {split!r} leaves no workflows (only {len(items)} in all)")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -45,24 +56,13 @@ class _Structure:
     @classmethod
     def of(cls, workflow: WorkflowSpec, max_subtasks: int) -> _Structure:
         n = workflow.n_subtasks
-        graph = nx.DiGraph()
-        graph.add_nodes_from(range(n))
-        graph.add_edges_from(workflow.edges())
-        depth = dict.fromkeys(range(n), 0)
-        for node in nx.topological_sort(graph):
-            for child in graph.successors(node):
-                depth[child] = max(depth[child], depth[node] + 1)
-        children = tuple(tuple(sorted(graph.successors(i))) for i in range(n))
+        children: list[list[int]] = [[] for _ in range(n)]
+        for parent, child in workflow.edges():
+            children[parent].append(child)
         n_parents = tuple(len(p) for p in workflow.parents)
         types_obs = np.zeros(max_subtasks, dtype=np.int64)
         types_obs[:n] = np.array(workflow.types) + 1
-        features = np.zeros((max_subtasks, SUBTASK_FEATURES), dtype=np.float32)
-        features[:n, 0] = np.array(workflow.input_tokens) / 1000.0
-        features[:n, 1] = np.array(workflow.output_tokens) / 1000.0
-        features[:n, 2] = np.array(n_parents) / 4.0
-        features[:n, 3] = np.array([len(c) for c in children]) / 4.0
-        features[:n, 4] = np.array([depth[i] for i in range(n)]) / max_subtasks
-        features[:n, 5] = 1.0
+        features = subtask_feature_matrix(workflow.input_tokens, workflow.output_tokens, workflow.parents, max_subtasks)
         adjacency = np.zeros((max_subtasks, max_subtasks), dtype=np.float32)
         for parent, child in workflow.edges():
             adjacency[parent, child] = 1.0
@@ -74,7 +74,16 @@ class _Structure:
         state[:n, 5] = 1.0  # input quality
         for array in (types_obs, features, adjacency):
             array.setflags(write=False)
-        return cls(np.array(workflow.types), children, n_parents, roots, types_obs, features, adjacency, state)
+        return cls(
+            np.array(workflow.types),
+            tuple(tuple(sorted(c)) for c in children),
+            n_parents,
+            roots,
+            types_obs,
+            features,
+            adjacency,
+            state,
+        )
 
 
 class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
@@ -149,8 +158,9 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     ``world`` is a world YAML path or a :class:`World` (default: the bundled
     ``configs/world.yaml``); ``task_source`` is ``"templates"``, the path of an
     execution-log file whose workflows are replayed with fresh outcomes, or a sequence
-    of :class:`WorkflowSpec`; reward and rule arguments left ``None`` take the world's
-    ``env`` section. ``info`` carries ``cost_usd``, ``makespan_s``, ``success`` and, on
+    of :class:`WorkflowSpec`; ``workflow_split`` is ``"all"``, ``"train"`` or ``"test"``
+    (every fifth template or recorded workflow is held out for testing); reward and rule
+    arguments left ``None`` take the world's ``env`` section. ``info`` carries ``cost_usd``, ``makespan_s``, ``success`` and, on
     the last step, ``log``: the episode's execution-log record (schema version 1).
 
     ## Version History
@@ -171,6 +181,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         cost_budget_usd: float | None = None,
         invalid_action_latency_s: float | None = None,
         render_mode: str | None = None,
+        workflow_split: str = "all",
     ) -> None:
         self.world = world if isinstance(world, World) else World.load(world)
         defaults = self.world.config.env
@@ -193,11 +204,14 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._templates = None
         self._workflows: list[WorkflowSpec] | None = None
         self.task_source = task_source
+        if workflow_split not in WORKFLOW_SPLITS:
+            raise ValueError(f"workflow_split must be one of {WORKFLOW_SPLITS}, got {workflow_split!r}")
+        self.workflow_split = workflow_split
         if isinstance(task_source, (str, Path)) and str(task_source) == "templates":
-            self._templates = generate_templates(self.world)
+            self._templates = _split(generate_templates(self.world), workflow_split)
             self._renderer = WorkflowRenderer(self.world)
         else:
-            self._workflows = self._load_workflows(task_source)
+            self._workflows = _split(self._load_workflows(task_source), workflow_split)
 
         n, m, t = self.max_subtasks, self.world.n_models, self.world.n_types
         self.action_space = spaces.Discrete(m)
@@ -352,7 +366,8 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         end = start + latency
         self._ready_time[i] = end  # a retry starts when this attempt ends
         model_name = self._model_names[model]
-        self._model_of[i] = model_name
+        if attempt == 1:
+            self._model_of[i] = model_name  # the routing choice; retries are in the execution records
         self._attempt_log.append(
             {
                 "subtask": f"s{i}",

@@ -24,7 +24,8 @@ from orchestai.world.workflow import WorkflowSpec
 from orchestai.world.world import World
 
 _SLOT = re.compile(r"\{(\w+)\}")
-_STEP_FORMATS = ("Step {n}: {text}.", "{n}. {text}.", "({n}) {text}.")
+# no "{n}. text" format: a period after the number would read as a sentence end
+_STEP_FORMATS = ("Step {n}: {text}.", "({n}) {text}.", "{n}) {text}.")
 _DEPENDENCY_FORMATS = ("using ", "based on ", "with the output of ", "from ")
 _OPENINGS = (
     "Please run this workflow for the {project} project.",

@@ -1,0 +1,49 @@
+"""Phase 1 speed and size: seconds per epoch on the 1,000 bundled synthetic logs and the checkpoint size.
+
+Runs ``python -m orchestai.phase1.train`` in-process with the default configuration
+for a few epochs into a temporary folder, reads the per-epoch times it recorded, and
+prints their median next to the original system's figures (120-240 s per epoch and a
+1.3 GB checkpoint for 800 training logs on CPU). Targets: <= 3 s per epoch, < 50 MB.
+
+    python benchmarks/phase1_speed.py [--epochs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+from orchestai.phase1.train import main as phase1_main
+
+ORIGINAL_SECONDS_PER_EPOCH = (120.0, 240.0)
+ORIGINAL_CHECKPOINT_MB = 1300.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as out:
+        code = phase1_main(["--epochs", str(args.epochs), "--out-dir", out, "--no-progress", "--patience", str(args.epochs)])
+        if code != 0:
+            raise SystemExit(code)
+        history = json.loads((Path(out) / "phase1_metrics_1000.json").read_text())["history"]
+        seconds = [row["seconds"] for row in history]
+        size_mb = (Path(out) / "phase1_best_model_1000.pth").stat().st_size / 1e6
+    median = statistics.median(seconds)
+    low, high = ORIGINAL_SECONDS_PER_EPOCH
+    print(
+        f"seconds per epoch (train + validation, 800 + 200 logs): median {median:.2f} over {len(seconds)} epochs "
+        f"(min {min(seconds):.2f}, max {max(seconds):.2f}); original {low:.0f}-{high:.0f} s: "
+        f"{low / median:.0f}-{high / median:.0f}x faster (target <= 3 s)"
+    )
+    print(
+        f"checkpoint size: {size_mb:.2f} MB; original {ORIGINAL_CHECKPOINT_MB:.0f} MB: {ORIGINAL_CHECKPOINT_MB / size_mb:.0f}x smaller (target < 50 MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

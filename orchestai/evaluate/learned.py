@@ -1,0 +1,43 @@
+"""Learned routers behind the baselines' ``act(obs, env)`` interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from orchestai.planner.model import PlannerModel
+from orchestai.policies.planner_policy import selector_logits_for_observation
+
+
+def _batch(obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {key: torch.as_tensor(value).unsqueeze(0) for key, value in obs.items()}
+
+
+class Phase1Router:
+    """The Phase 1 planner's model selector used greedily (no execution feedback)."""
+
+    def __init__(self, planner: PlannerModel, name: str = "phase1") -> None:
+        self.planner = planner.eval()
+        self.name = name
+
+    @torch.no_grad()
+    def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
+        """The selector's best capable model for the current subtask."""
+        logits, _ = selector_logits_for_observation(self.planner, _batch(obs))
+        logits = logits.masked_fill(~torch.as_tensor(obs["action_mask"]).bool().unsqueeze(0), float("-inf"))
+        return int(logits.argmax(1))
+
+
+class Sb3Router:
+    """A trained SB3 model (PPO or MaskablePPO), acting deterministically."""
+
+    def __init__(self, model: Any, name: str = "ppo", masked: bool = False) -> None:
+        self.model, self.name, self.masked = model, name, masked
+
+    def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
+        """The policy's most likely action."""
+        kwargs = {"action_masks": obs["action_mask"].astype(bool)} if self.masked else {}
+        action, _ = self.model.predict(obs, deterministic=True, **kwargs)
+        return int(action)

@@ -1,0 +1,99 @@
+"""The comparison table, its CSV, and the cost-versus-success plot."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from orchestai.evaluate.rollouts import PolicyResult
+
+
+def summary_rows(results: list[PolicyResult]) -> list[dict[str, float | str]]:
+    """One row per policy: means with 95% CI half-widths, and return as a fraction of the oracle's."""
+    oracle = next((r for r in results if r.name == "oracle"), None)
+    oracle_return = float(oracle.returns.mean()) if oracle is not None else None
+    rows = []
+    for r in results:
+        row: dict[str, float | str] = {"policy": r.name, "episodes": len(r.returns)}
+        for key, values in (
+            ("success", r.successes),
+            ("cost_usd", r.costs),
+            ("makespan_s", r.makespans),
+            ("return", r.returns),
+        ):
+            mean, half = PolicyResult.mean_ci95(values)
+            row[key], row[f"{key}_ci95"] = mean, half
+        if oracle_return:
+            row["fraction_of_oracle_return"] = float(r.returns.mean()) / oracle_return
+        rows.append(row)
+    return rows
+
+
+def write_csv(rows: list[dict[str, float | str]], path: Path) -> None:
+    """Write the summary rows as CSV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def pareto_front(rows: list[dict[str, float | str]]) -> list[str]:
+    """Policies not dominated in (lower mean cost, higher success rate)."""
+    front = []
+    for a in rows:
+        dominated = any(
+            b is not a
+            and float(b["cost_usd"]) <= float(a["cost_usd"])
+            and float(b["success"]) >= float(a["success"])
+            and (float(b["cost_usd"]) < float(a["cost_usd"]) or float(b["success"]) > float(a["success"]))
+            for b in rows
+        )
+        if not dominated:
+            front.append(str(a["policy"]))
+    return front
+
+
+def plot_cost_vs_success(rows: list[dict[str, float | str]], path: Path, title: str) -> None:
+    """A PNG: one point per policy (mean cost vs success rate, with 95% CIs), Pareto front joined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    front = set(pareto_front(rows))
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for row in rows:
+        on_front = row["policy"] in front
+        ax.errorbar(
+            float(row["cost_usd"]), float(row["success"]), xerr=float(row["cost_usd_ci95"]), yerr=float(row["success_ci95"]),
+            fmt="o" if on_front else "s", color="tab:red" if on_front else "tab:gray", capsize=3,
+        )  # fmt: skip
+        ax.annotate(
+            str(row["policy"]), (float(row["cost_usd"]), float(row["success"])), textcoords="offset points", xytext=(5, 5)
+        )
+    points = sorted((float(r["cost_usd"]), float(r["success"])) for r in rows if r["policy"] in front)
+    ax.plot([p[0] for p in points], [p[1] for p in points], "--", color="tab:red", label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("mean cost per workflow (USD, log scale)")
+    ax.set_ylabel("success rate")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def format_rows(rows: list[dict[str, float | str]]) -> str:
+    """A plain-text table of the summary rows."""
+    header = f"{'policy':<24}{'success':>16}{'cost (USD)':>20}{'makespan (s)':>18}{'return':>18}{'/ oracle':>10}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        cells = [
+            f"{float(row[k]):{f}} ± {float(row[k + '_ci95']):{f}}"
+            for k, f in (("success", ".3f"), ("cost_usd", ".4f"), ("makespan_s", ".1f"), ("return", ".3f"))
+        ]
+        fraction = f"{float(row['fraction_of_oracle_return']):.3f}" if "fraction_of_oracle_return" in row else "-"
+        lines.append(f"{row['policy']!s:<24}{cells[0]:>16}{cells[1]:>20}{cells[2]:>18}{cells[3]:>18}{fraction:>10}")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Phase 1 configuration (``configs/phase1.yaml``); every key is also a flag of ``phase1.train``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from orchestai.configuration import require
+from orchestai.planner.model import PlannerConfig
+
+DATA_FORMATS = ("orchestai", "taskbench")
+
+
+@dataclass(frozen=True)
+class Phase1Config:
+    """Data, optimisation and output settings of supervised planner training."""
+
+    data: str | None = None
+    format: str = "orchestai"
+    world: str | None = None
+    n_logs: int = 1000
+    skip_invalid: bool = False
+    val_fraction: float = 0.2
+    split_seed: int = 0
+    seed: int = 0
+    epochs: int = 50
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    patience: int = 10
+    edge_threshold: float = 0.5
+    lambda_type: float = 1.0
+    lambda_model: float = 1.0
+    lambda_edge: float = 1.0
+    lambda_dag: float = 0.1
+    out_dir: str = "checkpoints"
+    resume: str | None = None
+    num_threads: int = 2
+    progress: bool = True
+    model: PlannerConfig = field(default_factory=PlannerConfig)
+
+    def validate(self) -> None:
+        """Check value ranges (raises ``ValueError("field: problem")``)."""
+        require(self.format in DATA_FORMATS, "format", f"must be one of {DATA_FORMATS}")
+        require(self.n_logs >= 2, "n_logs", "must be >= 2")
+        require(0.0 < self.val_fraction < 1.0, "val_fraction", "must be within (0, 1)")
+        require(self.epochs >= 1, "epochs", "must be >= 1")
+        require(self.batch_size >= 1, "batch_size", "must be >= 1")
+        require(self.learning_rate > 0, "learning_rate", "must be > 0")
+        require(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        require(self.grad_clip > 0, "grad_clip", "must be > 0")
+        require(self.patience >= 1, "patience", "must be >= 1")
+        require(0.0 < self.edge_threshold < 1.0, "edge_threshold", "must be within (0, 1)")
+        for name in ("lambda_type", "lambda_model", "lambda_edge", "lambda_dag"):
+            require(getattr(self, name) >= 0, name, "must be >= 0")
+        require(self.num_threads >= 1, "num_threads", "must be >= 1")

@@ -1,0 +1,66 @@
+"""Phase 2 configuration (``configs/phase2.yaml``); every key is also a flag of ``phase2.ppo``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestai.configuration import require
+
+
+@dataclass(frozen=True)
+class Phase2Config:
+    """PPO fine-tuning of the planner in ``orchestai/Workflow-v0``."""
+
+    init: str | None = None
+    world: str | None = None
+    timesteps: int = 200_000
+    n_envs: int = 4
+    vec_env: str = "dummy"
+    masked: bool = False
+    seed: int = 0
+    learning_rate: float = 3e-4
+    n_steps: int = 512
+    batch_size: int = 256
+    n_epochs: int = 4
+    gamma: float = 1.0
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    hidden: int = 64
+    success_bonus: float | None = None
+    cost_weight: float | None = None
+    latency_weight: float | None = None
+    monitor_every: int = 8192
+    monitor_max_dag_loss: float = 0.05
+    monitor_max_edge_f1_drop: float = 0.05
+    monitor_patience: int = 2
+    monitor_logs: int = 200
+    eval_episodes: int = 500
+    eval_seed: int = 100_000
+    out_dir: str = "runs/phase2"
+    progress: bool = True
+    num_threads: int = 1
+
+    def validate(self) -> None:
+        """Check value ranges (raises ``ValueError("field: problem")``)."""
+        require(self.timesteps >= 1, "timesteps", "must be >= 1")
+        require(self.n_envs >= 1, "n_envs", "must be >= 1")
+        require(self.vec_env in ("dummy", "subproc"), "vec_env", "must be dummy or subproc")
+        require(self.learning_rate > 0, "learning_rate", "must be > 0")
+        require(
+            self.n_steps >= 1 and self.batch_size >= 1 and self.n_epochs >= 1,
+            "n_steps",
+            "n_steps, batch_size, n_epochs must be >= 1",
+        )
+        require(0 < self.gamma <= 1, "gamma", "must be within (0, 1]")
+        require(0 <= self.gae_lambda <= 1, "gae_lambda", "must be within [0, 1]")
+        require(self.clip_range > 0, "clip_range", "must be > 0")
+        require(
+            self.monitor_every >= 1 and self.monitor_patience >= 1,
+            "monitor_every",
+            "monitor_every and monitor_patience must be >= 1",
+        )
+        require(self.monitor_logs >= 1, "monitor_logs", "must be >= 1")
+        require(self.eval_episodes >= 0, "eval_episodes", "must be >= 0")
+        require(self.num_threads >= 1, "num_threads", "must be >= 1")

@@ -1,0 +1,102 @@
+"""Planner checkpoints: atomic ``torch.save`` of plain data, loadable with ``weights_only=True``.
+
+A checkpoint is a dict with the original report's keys ``epoch``,
+``model_state_dict``, ``optimizer_state_dict`` and ``val_loss``, plus
+``planner_config`` and ``vocabulary`` (everything needed to rebuild the model and its
+tokenizer), ``world_signature`` (task-type and model names, to refuse a mismatched
+world) and free-form training state (``extra``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from orchestai.configuration import from_mapping
+from orchestai.planner.model import PlannerConfig, PlannerModel, PlannerVocabulary
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used (unreadable, wrong format, or trained for another world)."""
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: PlannerModel,
+    optimizer: torch.optim.Optimizer | None,
+    epoch: int,
+    val_loss: float,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vocabulary = dataclasses.asdict(model.vocabulary)
+    payload = {
+        "format_version": CHECKPOINT_FORMAT,
+        "epoch": int(epoch),
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": optimizer.state_dict() if optimizer is not None else {},
+        "val_loss": float(val_loss),
+        "planner_config": dataclasses.asdict(model.config),
+        "vocabulary": vocabulary,
+        "world_signature": {"task_types": vocabulary["type_names"], "models": vocabulary["model_names"]},
+        "extra": extra or {},
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint dict, loaded with ``weights_only=True``."""
+    path = Path(path)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: checkpoint not found") from None
+    except Exception as error:  # torch raises several kinds for truncated or foreign files
+        raise CheckpointError(f"{path}: not a readable planner checkpoint ({type(error).__name__}: {error})") from None
+    if not isinstance(data, dict) or data.get("format_version") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint (format_version {CHECKPOINT_FORMAT} expected)")
+    return data
+
+
+def check_world(data: dict[str, Any], expected: dict[str, list[str]], path: str | Path) -> None:
+    """Raise :class:`CheckpointError` unless the checkpoint's task types and models equal ``expected``."""
+    found = data["world_signature"]
+    for key, label in (("task_types", "task types"), ("models", "models")):
+        if list(found[key]) != list(expected[key]):
+            missing = [n for n in expected[key] if n not in found[key]]
+            extra = [n for n in found[key] if n not in expected[key]]
+            detail = f"missing {missing}, extra {extra}" if missing or extra else "same names in another order"
+            raise CheckpointError(
+                f"{path}: trained for a different world: its {label} differ from this world's ({detail}); "
+                "use the world the checkpoint was trained with, or retrain"
+            )
+
+
+def load_planner(path: str | Path, world_signature: dict[str, list[str]] | None = None) -> tuple[PlannerModel, dict[str, Any]]:
+    """Rebuild the PlannerModel stored at ``path`` (optionally checking its world)."""
+    data = read_checkpoint(path)
+    if world_signature is not None:
+        check_world(data, world_signature, path)
+    config = from_mapping(PlannerConfig, data["planner_config"], str(path), "planner_config")
+    vocabulary = PlannerVocabulary(**data["vocabulary"])
+    model = PlannerModel(config, vocabulary)
+    model.load_state_dict(data["model_state_dict"])
+    model.eval()
+    return model, data

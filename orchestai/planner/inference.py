@@ -1,0 +1,84 @@
+"""Turning PlannerModel outputs into plans (always DAGs, always capable models)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from orchestai.planner.dag import decode_dag
+from orchestai.planner.metrics import Plan
+from orchestai.planner.model import PlannerModel
+from orchestai.planner.tensors import PlanTensors
+from orchestai.world.workflow import SUBTASK_FEATURES, selector_feature_matrix, subtask_feature_matrix, topological_order
+
+
+@torch.no_grad()
+def predict_plans(model: PlannerModel, batch: PlanTensors, edge_threshold: float = 0.5, chunk: int = 256) -> list[Plan]:
+    """Decode one plan per example: types until the first "no subtask" slot, a DAG, a model each."""
+    model.eval()
+    plans: list[Plan] = []
+    for start in range(0, len(batch), chunk):
+        encoding = model.encode(batch.tokens[start : start + chunk])
+        slots = model.decompose(encoding)
+        plans.extend(
+            decode_plans(model, encoding.summary, model.type_head(slots.states), model.edge_logits(slots), edge_threshold)
+        )
+    return plans
+
+
+@torch.no_grad()
+def decode_plans(
+    model: PlannerModel,
+    summary: torch.Tensor,
+    type_logits: torch.Tensor,
+    edge_logits: torch.Tensor,
+    edge_threshold: float = 0.5,
+) -> list[Plan]:
+    """Plans from the heads' outputs for a batch (see :func:`predict_plans`)."""
+    vocabulary = model.vocabulary
+    type_ids = type_logits.argmax(-1).numpy()
+    edge_probabilities = torch.sigmoid(edge_logits).numpy()
+    decoded = []
+    for k in range(len(type_ids)):
+        ends = np.flatnonzero(type_ids[k] == model.none_class)
+        n = int(ends[0]) if len(ends) else vocabulary.max_subtasks
+        types = tuple(int(t) for t in type_ids[k, :n])
+        decoded.append((types, tuple(decode_dag(edge_probabilities[k], n, edge_threshold))))
+    if vocabulary.n_models:
+        return _choose_models(model, summary, decoded)
+    return [Plan(types, parents, tuple(-1 for _ in types)) for types, parents in decoded]
+
+
+def _choose_models(model: PlannerModel, summary: torch.Tensor, decoded: list[tuple[tuple[int, ...], tuple]]) -> list[Plan]:
+    """Pick each predicted subtask's model, level by level of the DAG: a subtask's input
+    quality depends on the models chosen for its parents."""
+    vocabulary = model.vocabulary
+    batch, n_slots = len(decoded), vocabulary.max_subtasks
+    skill = np.asarray(vocabulary.skill, dtype=np.float32)
+    types_tensor = torch.zeros(batch, n_slots, dtype=torch.long)
+    static = np.zeros((batch, n_slots, SUBTASK_FEATURES), dtype=np.float32)
+    depth = np.zeros((batch, n_slots), dtype=np.int64)
+    for k, (types, parents) in enumerate(decoded):
+        types_tensor[k, : len(types)] = torch.tensor(types, dtype=torch.long)
+        defaults = [vocabulary.default_tokens[t] for t in types]
+        order = topological_order(parents)
+        ordered_parents = [tuple(order.index(p) for p in parents[i]) for i in order]
+        features = subtask_feature_matrix(
+            [defaults[i][0] for i in order], [defaults[i][1] for i in order], ordered_parents, n_slots
+        )
+        static[k, order] = features[: len(order)]
+        for position, i in enumerate(order):
+            depth[k, i] = round(float(features[position, 4]) * n_slots)
+    quality = np.ones((batch, n_slots), dtype=np.float32)
+    chosen = np.full((batch, n_slots), -1, dtype=np.int64)
+    for level in range(int(depth.max()) + 1 if batch else 0):
+        features = torch.from_numpy(selector_feature_matrix(static, quality))
+        choice = model.selector_logits(summary, types_tensor, features).argmax(-1).numpy()
+        for k, (types, parents) in enumerate(decoded):
+            for i in range(len(types)):
+                if depth[k, i] == level:
+                    chosen[k, i] = choice[k, i]
+            for i in range(len(types)):
+                if depth[k, i] == level + 1:
+                    quality[k, i] = min((skill[types[p], chosen[k, p]] for p in parents[i]), default=1.0)
+    return [Plan(types, parents, tuple(int(m) for m in chosen[k, : len(types)])) for k, (types, parents) in enumerate(decoded)]

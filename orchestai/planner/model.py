@@ -1,0 +1,316 @@
+"""`PlannerModel`: instruction in; typed subtasks, a dependency graph and a model per subtask out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from orchestai.configuration import require
+from orchestai.data.tokenizer import SENTENCE_END_ID
+from orchestai.world.workflow import SELECTOR_FEATURES
+
+NEG_INF = -1e9  # logit of a masked choice: finite, so softmax and entropy stay NaN-free
+MAX_SENTENCES = 64  # sentence-index embeddings (later sentences share the last one)
+MAX_SENTENCE_LENGTH = 64  # position-within-sentence embeddings
+SENTENCE_BIAS_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """Architecture of the planner (the ``model:`` section of ``configs/phase1.yaml``)."""
+
+    d_model: int = 64
+    conv_layers: int = 2
+    conv_kernel: int = 5
+    slot_layers: int = 2
+    n_heads: int = 4
+    dropout: float = 0.1
+
+    def validate(self) -> None:
+        """Check value ranges (raises ``ValueError("field: problem")``)."""
+        require(self.d_model >= 8, "d_model", "must be >= 8")
+        require(self.d_model % self.n_heads == 0, "n_heads", "must divide d_model")
+        require(self.conv_layers >= 1, "conv_layers", "must be >= 1")
+        require(self.conv_kernel >= 1 and self.conv_kernel % 2 == 1, "conv_kernel", "must be an odd number >= 1")
+        require(self.slot_layers >= 0, "slot_layers", "must be >= 0")
+        require(0.0 <= self.dropout < 1.0, "dropout", "must be within [0, 1)")
+
+
+@dataclass(frozen=True)
+class PlannerVocabulary:
+    """What the planner predicts over: task types, worker models, and which model can do which type.
+
+    ``default_tokens[t]`` are the typical (input, output) token counts of type ``t`` and
+    ``skill[t][m]`` model m's published skill on type t: the features and input
+    quality of predicted subtasks. With no models (plans without model choices, e.g.
+    TaskBench data), the selector is unused.
+    """
+
+    type_names: list[str]
+    model_names: list[str]
+    capable: list[list[bool]]
+    default_tokens: list[list[int]]
+    skill: list[list[float]] = field(default_factory=list)
+    vocab_size: int = 4096
+    max_tokens: int = 512
+    max_subtasks: int = 32
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_types(self) -> int:
+        """Number of task types."""
+        return len(self.type_names)
+
+    @property
+    def n_models(self) -> int:
+        """Number of worker models."""
+        return len(self.model_names)
+
+
+class Encoding(NamedTuple):
+    """The encoder's output for a batch of instructions."""
+
+    states: torch.Tensor  # (B, L, d) token states
+    pad: torch.Tensor  # (B, L) True at padding
+    summary: torch.Tensor  # (B, d) the instruction summary (see PlannerModel.summarize)
+    sentence: torch.Tensor  # (B, L) sentence index of each token
+    words: torch.Tensor  # (B, L, d) the plain word embeddings (no position, no context)
+
+
+class Slots(NamedTuple):
+    """The decomposer's output: one state per subtask slot, and the graph head's readings."""
+
+    states: torch.Tensor  # (B, N, d)
+    label: torch.Tensor  # (B, N, d) what names each slot's subtask
+    reference: torch.Tensor  # (B, N, d) what each slot's subtask refers to
+
+
+def sentence_positions(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For token ids ``(B, L)``: each token's sentence index and its position within the sentence.
+
+    A sentence-end token belongs to the sentence it ends.
+    """
+    is_end = (tokens == SENTENCE_END_ID).long()
+    sentence = torch.cumsum(is_end, dim=1) - is_end
+    positions = torch.arange(tokens.shape[1], device=tokens.device).expand_as(tokens)
+    starts = torch.zeros_like(tokens, dtype=torch.bool)
+    starts[:, 1:] = is_end[:, :-1].bool()
+    start_position = torch.cummax(torch.where(starts, positions, torch.zeros_like(positions)), dim=1).values
+    return sentence, positions - start_position
+
+
+class _SlotReader(nn.Module):
+    """Multi-head cross-attention whose additive bias ``(B, Q, L)`` is shared by all heads."""
+
+    def __init__(self, d_model: int, n_heads: int) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.query = nn.Linear(d_model, d_model)
+        self.key = nn.Linear(d_model, d_model)
+        self.value = nn.Linear(d_model, d_model)
+        self.out = nn.Linear(d_model, d_model)
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        batch, n_queries, d = queries.shape
+        heads, head_dim = self.n_heads, d // self.n_heads
+        q = self.query(queries).view(batch, n_queries, heads, head_dim).transpose(1, 2)
+        k = self.key(keys).view(batch, -1, heads, head_dim).transpose(1, 2)
+        v = self.value(values).view(batch, -1, heads, head_dim).transpose(1, 2)
+        attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias.unsqueeze(1))
+        return self.out(attended.transpose(1, 2).reshape(batch, n_queries, d))
+
+
+class _ConvBlock(nn.Module):
+    """Residual depthwise-separable convolution over the token axis.
+
+    The depthwise part is written as a weighted sum of shifted copies: on CPU this is
+    several times faster, forward and backward, than a grouped ``Conv1d``.
+    """
+
+    def __init__(self, d_model: int, kernel: int, dilation: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.offsets = [dilation * (j - kernel // 2) for j in range(kernel)]
+        self.depthwise = nn.Parameter(torch.randn(kernel, d_model) / math.sqrt(kernel))
+        self.pointwise = nn.Linear(d_model, d_model)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        reach = max(abs(o) for o in self.offsets)
+        padded = nn.functional.pad(h, (0, 0, reach, reach))
+        length = h.shape[1]
+        mixed = sum(w * padded[:, reach + o : reach + o + length] for w, o in zip(self.depthwise, self.offsets, strict=True))
+        return (x + self.pointwise(nn.functional.gelu(mixed))) * keep
+
+
+class PlannerModel(nn.Module):
+    """Instruction encoder, task decomposer, graph generator and model selector.
+
+    * **Encoder**: hashed-word embeddings plus three position embeddings (in the text,
+      which sentence, where in the sentence: the tokenizer marks sentence ends), then
+      residual dilated depthwise-separable convolutions. The summary, which the
+      selector reads, is a projection of the mean word embedding (cheap for PPO).
+    * **Decomposer**: ``max_subtasks`` learned slot queries attend to the encoding, then
+      to each other; each slot predicts a task type or "no subtask" (the last class).
+    * **Graph generator**: edge logit ``i -> j`` is a bilinear score of slots i and j.
+    * **Selector**: scores the models for one subtask from the instruction summary, the
+      subtask's type and its numeric features (:func:`selector_feature_matrix`), masked
+      to the models able to do that type. Because it does not read slot states, it
+      scores predicted subtasks (planning) and the env's subtasks (routing) alike.
+    """
+
+    def __init__(self, config: PlannerConfig, vocabulary: PlannerVocabulary) -> None:
+        super().__init__()
+        self.config = config
+        self.vocabulary = vocabulary
+        d = config.d_model
+        self.token_embedding = nn.Embedding(vocabulary.vocab_size, d, padding_idx=0)
+        self.position_embedding = nn.Embedding(vocabulary.max_tokens, d)
+        self.sentence_embedding = nn.Embedding(MAX_SENTENCES, d)
+        self.within_sentence_embedding = nn.Embedding(MAX_SENTENCE_LENGTH, d)
+        self.convs = nn.ModuleList(_ConvBlock(d, config.conv_kernel, 2**i) for i in range(config.conv_layers))
+        self.encoder_norm = nn.LayerNorm(d)
+        self.summary_projection = nn.Linear(d, d)
+        self.summary_norm = nn.LayerNorm(d)
+        self.slot_queries = nn.Parameter(torch.randn(vocabulary.max_subtasks, d))
+        # learned prior of which sentence each slot reads (added to the attention logits),
+        # initialised to a soft monotone alignment: slot k leans towards sentences near k
+        # (stored divided by SENTENCE_BIAS_SCALE: Adam moves each parameter by about the
+        # learning rate per step, and the prior must move by several units to align)
+        distance = torch.arange(MAX_SENTENCES).unsqueeze(0) - torch.arange(vocabulary.max_subtasks).unsqueeze(1)
+        self.slot_sentence_bias = nn.Parameter(-0.5 * distance.abs().float() / SENTENCE_BIAS_SCALE)
+        self.slot_reader = _SlotReader(d, 1)  # one head: the learned sentence prior does the routing
+        self.slot_encoder = (
+            nn.TransformerEncoder(
+                nn.TransformerEncoderLayer(
+                    d, config.n_heads, 2 * d, config.dropout, batch_first=True, norm_first=True, activation="gelu"
+                ),
+                config.slot_layers,
+                enable_nested_tensor=False,
+            )
+            if config.slot_layers
+            else None
+        )
+        self.slot_norm = nn.LayerNorm(d)
+        # the graph head reads each slot's sentence twice more: once for what names the
+        # subtask ("step 3"), once for what it refers to ("using steps 1 and 2")
+        self.label_query = nn.Parameter(torch.randn(1, 1, d))
+        self.reference_query = nn.Parameter(torch.randn(1, 1, d))
+        self.type_head = nn.Linear(d, vocabulary.n_types + 1)
+        self.edge_parent = nn.Linear(d, d)
+        self.edge_child = nn.Linear(d, d)
+        # plans are sparse: start with low edge probabilities (this also keeps the DAG loss small)
+        self.edge_bias = nn.Parameter(torch.tensor(-3.0))
+        self.type_embedding = nn.Embedding(vocabulary.n_types, d)
+        self.feature_projection = nn.Linear(SELECTOR_FEATURES, d)
+        self.selector = nn.Sequential(nn.Linear(3 * d, d), nn.GELU(), nn.Linear(d, max(vocabulary.n_models, 1)))
+        capable = (
+            torch.tensor(vocabulary.capable, dtype=torch.bool)
+            if vocabulary.n_models
+            else torch.ones(vocabulary.n_types, 1, dtype=torch.bool)
+        )
+        self.register_buffer("capable", capable, persistent=False)
+
+    @property
+    def none_class(self) -> int:
+        """Index of the "no subtask" class of the type head."""
+        return self.vocabulary.n_types
+
+    # -- parts -------------------------------------------------------------------------
+    def encode(self, tokens: torch.Tensor) -> Encoding:
+        """Encode token ids ``(B, L)`` (the all-padding tail of the batch is dropped)."""
+        tokens = tokens.long()
+        length = int((tokens != 0).sum(1).max().clamp(min=1))
+        tokens = tokens[:, :length]  # drop the all-padding tail of the batch
+        pad = tokens == 0
+        keep = (~pad).unsqueeze(-1).float()
+        positions = torch.arange(length, device=tokens.device)
+        sentence, within = sentence_positions(tokens)
+        words = self.token_embedding(tokens) * keep
+        x = (
+            words
+            + self.position_embedding(positions)
+            + self.sentence_embedding(sentence.clamp(max=MAX_SENTENCES - 1))
+            + self.within_sentence_embedding(within.clamp(max=MAX_SENTENCE_LENGTH - 1))
+        ) * keep
+        for conv in self.convs:
+            x = conv(x, keep)
+        x = self.encoder_norm(x)
+        return Encoding(x, pad, self._summary(words, keep), sentence.clamp(max=MAX_SENTENCES - 1), words)
+
+    def summarize(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The instruction summary ``(B, d)`` alone: what the model selector (and PPO) reads.
+
+        It is a projection of the mean word embedding, so routing needs no pass through
+        the convolutions; the word embeddings are shared with the encoder, so training
+        the selector still moves what the graph head reads.
+        """
+        tokens = tokens.long()
+        length = int((tokens != 0).sum(1).max().clamp(min=1))
+        tokens = tokens[:, :length]
+        keep = (tokens != 0).unsqueeze(-1).float()
+        return self._summary(self.token_embedding(tokens) * keep, keep)
+
+    def _summary(self, words: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        return self.summary_norm(self.summary_projection(words.sum(1) / keep.sum(1).clamp(min=1.0)))
+
+    def decompose(self, encoding: Encoding) -> Slots:
+        """Slot states ``(B, N, d)`` and their label / reference readings of the instruction."""
+        states, pad = encoding.states, encoding.pad
+        batch = states.shape[0]
+        # each slot's learned prior over sentences, added to the attention logits
+        pad = pad.clone()
+        pad[:, 0] = False  # an empty instruction still has position 0 to attend to
+        bias = SENTENCE_BIAS_SCALE * self.slot_sentence_bias[:, encoding.sentence].permute(1, 0, 2)  # (B, N, L)
+        bias = bias.masked_fill(pad.unsqueeze(1), float("-inf"))
+        queries = self.slot_queries.unsqueeze(0).expand(batch, -1, -1)
+        # one attention for the three readings, so keys and values are projected once
+        all_queries = torch.cat([queries, queries + self.label_query, queries + self.reference_query], dim=1)
+        # keys carry context (is this word a step's label, a reference?); values add the
+        # plain word, so that the graph head can match "using step 3" with "Step 3:"
+        attended = self.slot_reader(all_queries, states, states + encoding.words, bias.repeat(1, 3, 1))
+        content, label, reference = attended.split(queries.shape[1], dim=1)
+        slots = queries + content
+        if self.slot_encoder is not None:
+            slots = self.slot_encoder(slots)
+        return Slots(self.slot_norm(slots), label, reference)
+
+    def edge_logits(self, slots: Slots) -> torch.Tensor:
+        """Edge logits ``(B, N, N)``, ``[b, i, j]`` for i -> j; the diagonal is masked."""
+        parent = self.edge_parent(slots.states + slots.label)
+        child = self.edge_child(slots.states + slots.reference)
+        scores = parent @ child.transpose(1, 2) / math.sqrt(parent.shape[-1]) + self.edge_bias
+        eye = torch.eye(parent.shape[1], dtype=torch.bool, device=parent.device)
+        return scores.masked_fill(eye, NEG_INF)
+
+    def selector_logits(self, summary: torch.Tensor, types: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Model logits ``(B, K, M)`` for K subtasks of types ``(B, K)`` with features ``(B, K, 6)``.
+
+        Models unable to do a subtask's type get :data:`NEG_INF`.
+        """
+        types = types.long().clamp(min=0, max=self.vocabulary.n_types - 1)
+        k = types.shape[1]
+        inputs = torch.cat(
+            [summary.unsqueeze(1).expand(-1, k, -1), self.type_embedding(types), self.feature_projection(features.float())], -1
+        )
+        logits = self.selector(inputs)
+        return logits.masked_fill(~self.capable[types], NEG_INF)
+
+    # -- whole model -------------------------------------------------------------------
+    def forward(self, tokens: torch.Tensor, types: torch.Tensor, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """All heads: type logits ``(B, N, T+1)``, edge logits ``(B, N, N)``, model logits ``(B, N, M)``.
+
+        ``types`` and ``features`` describe the subtasks the selector scores (the true
+        ones in training; padded slots are ignored by the losses).
+        """
+        encoding = self.encode(tokens)
+        slots = self.decompose(encoding)
+        return {
+            "type_logits": self.type_head(slots.states),
+            "edge_logits": self.edge_logits(slots),
+            "model_logits": self.selector_logits(encoding.summary, types, features),
+        }

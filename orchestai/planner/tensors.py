@@ -1,0 +1,73 @@
+"""Planning examples as padded tensors for the PlannerModel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from orchestai.data.examples import PlanExample
+from orchestai.data.tokenizer import HashTokenizer
+from orchestai.planner.model import PlannerVocabulary
+from orchestai.world.workflow import SELECTOR_FEATURES, selector_feature_matrix, subtask_feature_matrix
+
+IGNORE = -100  # target value the cross-entropy losses skip
+
+
+@dataclass
+class PlanTensors:
+    """A batch (or a whole split) of examples, padded to ``max_subtasks`` slots.
+
+    ``types`` uses the "no subtask" class (``n_types``) beyond a plan's end; ``models``
+    is :data:`IGNORE` where no model was recorded; ``pair_mask[b, i, j]`` marks the
+    ordered pairs of real, distinct subtasks (the edges scored by the loss).
+    """
+
+    tokens: torch.Tensor
+    types: torch.Tensor
+    features: torch.Tensor
+    edges: torch.Tensor
+    pair_mask: torch.Tensor
+    models: torch.Tensor
+    n_subtasks: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+    def select(self, index: torch.Tensor | slice) -> PlanTensors:
+        """The examples at ``index``."""
+        return PlanTensors(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+
+def tensorize(examples: Sequence[PlanExample], vocabulary: PlannerVocabulary) -> PlanTensors:
+    """Pad and stack examples into :class:`PlanTensors`."""
+    tokenizer = HashTokenizer(vocabulary.vocab_size, vocabulary.max_tokens)
+    n_slots = vocabulary.max_subtasks
+    b = len(examples)
+    tokens = (
+        np.stack([tokenizer.encode(e.instruction) for e in examples]) if b else np.zeros((0, vocabulary.max_tokens), np.int64)
+    )
+    types = np.full((b, n_slots), vocabulary.n_types, dtype=np.int64)
+    features = np.zeros((b, n_slots, SELECTOR_FEATURES), dtype=np.float32)
+    edges = np.zeros((b, n_slots, n_slots), dtype=np.float32)
+    pair_mask = np.zeros((b, n_slots, n_slots), dtype=bool)
+    models = np.full((b, n_slots), IGNORE, dtype=np.int64)
+    n_subtasks = np.zeros(b, dtype=np.int64)
+    for k, example in enumerate(examples):
+        n = example.n_subtasks
+        if n > n_slots:
+            raise ValueError(f"example {example.id!r} has {n} subtasks, more than max_subtasks = {n_slots}")
+        n_subtasks[k] = n
+        types[k, :n] = example.types
+        quality = np.ones(n_slots, dtype=np.float32)
+        quality[: len(example.input_quality)] = example.input_quality
+        static = subtask_feature_matrix(example.input_tokens, example.output_tokens, example.parents, n_slots)
+        features[k] = selector_feature_matrix(static, quality)
+        for child, parents in enumerate(example.parents):
+            for parent in parents:
+                edges[k, parent, child] = 1.0
+        pair_mask[k, :n, :n] = ~np.eye(n, dtype=bool)
+        models[k, :n] = [m if m >= 0 else IGNORE for m in example.models]
+    return PlanTensors(*(torch.from_numpy(a) for a in (tokens, types, features, edges, pair_mask, models, n_subtasks)))

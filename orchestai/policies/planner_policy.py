@@ -1,0 +1,229 @@
+"""`PlannerPolicy`: an SB3 actor-critic whose actor is the PlannerModel's model selector.
+
+The policy holds a whole :class:`~orchestai.planner.model.PlannerModel` (graph head
+included, so the fine-tuned planner can still plan). For the env's current subtask it
+scores the models with the planner's selector from the instruction encoding, the
+subtask's type and features (``subtask_features`` plus its input quality), then adds
+the output of an *execution branch*: an MLP over what logs never show (attempts,
+model health, cost and time so far). The branch's last layer starts at zero, so right
+after initialisation the policy acts exactly like the Phase 1 selector. The action
+mask from the observation is applied to the logits, so plain PPO never samples a
+model that cannot do the subtask. The value head is new.
+
+Weights from a Phase 1 checkpoint are loaded by :func:`load_phase1_weights` *after*
+SB3 has built the policy (SB3's orthogonal initialisation would overwrite them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from torch import nn
+
+from orchestai.planner.checkpoint import check_world, read_checkpoint
+from orchestai.planner.model import NEG_INF, PlannerConfig, PlannerModel, PlannerVocabulary
+
+
+def selector_logits_for_observation(planner: PlannerModel, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The planner selector's logits ``(B, M)`` for the env's current subtask, and the summary ``(B, d)``."""
+    summary = planner.summarize(obs["instruction"])
+    current = obs["current_subtask"].float()
+    index = current.argmax(1, keepdim=True)
+    task_type = (obs["subtask_types"].long().gather(1, index) - 1).clamp(min=0)
+    static = (obs["subtask_features"].float() * current.unsqueeze(-1)).sum(1)
+    quality = (obs["subtask_state"].float()[..., 5] * current).sum(1, keepdim=True)
+    features = torch.cat([static, quality], dim=1).unsqueeze(1)
+    return planner.selector_logits(summary, task_type, features)[:, 0], summary
+
+
+def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """What the execution branch reads: progress, the current subtask's state, model health."""
+    current = obs["current_subtask"].float()
+    state = (obs["subtask_state"].float() * current.unsqueeze(-1)).sum(1)
+    return torch.cat([obs["progress"].float(), state, obs["model_health"].float().flatten(1)], dim=1)
+
+
+class _PlannerActorCritic:
+    """The modules and computations shared by the PPO and MaskablePPO variants."""
+
+    planner: PlannerModel
+    execution_branch: nn.Sequential
+    value_head: nn.Sequential
+    action_dist: CategoricalDistribution
+
+    def _build_planner_modules(self, planner_config: dict[str, Any], vocabulary: dict[str, Any], hidden: int) -> None:
+        self.planner = PlannerModel(PlannerConfig(**planner_config), PlannerVocabulary(**vocabulary))
+        n_models = self.planner.vocabulary.n_models
+        space = self.observation_space
+        n_execution = (
+            space["progress"].shape[0]
+            + space["subtask_state"].shape[1]
+            + int(torch.tensor(space["model_health"].shape).prod())
+        )
+        self.execution_branch = nn.Sequential(nn.Linear(n_execution, hidden), nn.Tanh(), nn.Linear(hidden, n_models))
+        nn.init.zeros_(self.execution_branch[-1].weight)
+        nn.init.zeros_(self.execution_branch[-1].bias)
+        d = self.planner.config.d_model
+        self.value_head = nn.Sequential(nn.Linear(d + n_execution, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def _heads(
+        self, obs: dict[str, torch.Tensor], action_masks: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked action logits ``(B, M)`` and values ``(B, 1)``."""
+        selector, summary = selector_logits_for_observation(self.planner, obs)
+        execution = execution_features(obs)
+        logits = selector + self.execution_branch(execution)
+        mask = obs["action_mask"].bool()
+        if action_masks is not None:
+            mask = mask & torch.as_tensor(action_masks, dtype=torch.bool, device=mask.device).reshape(mask.shape)
+        logits = logits.masked_fill(~mask, NEG_INF)
+        values = self.value_head(torch.cat([summary, execution], dim=1))
+        return logits, values
+
+    def _distribution(self, logits: torch.Tensor) -> CategoricalDistribution:
+        return self.action_dist.proba_distribution(action_logits=logits)
+
+
+class PlannerPolicy(_PlannerActorCritic, ActorCriticPolicy):
+    """PPO policy (``ActorCriticPolicy``) built around a PlannerModel.
+
+    ``planner_config`` and ``vocabulary`` (plain dicts, as stored in planner checkpoints)
+    are policy kwargs, so ``PPO.load`` rebuilds the policy without the Phase 1 file.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        action_space: spaces.Discrete,
+        lr_schedule: Any,
+        planner_config: dict[str, Any],
+        vocabulary: dict[str, Any],
+        hidden: int = 64,
+        **kwargs: Any,
+    ) -> None:
+        self._planner_kwargs = {"planner_config": planner_config, "vocabulary": vocabulary, "hidden": hidden}
+        kwargs.setdefault("ortho_init", False)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _build(self, lr_schedule: Any) -> None:
+        self._build_planner_modules(**self._planner_kwargs)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._planner_kwargs)
+        return data
+
+    def forward(
+        self, obs: dict[str, torch.Tensor], deterministic: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Actions, values and log-probabilities for a batch of observations."""
+        logits, values = self._heads(obs)
+        distribution = self._distribution(logits)
+        actions = distribution.get_actions(deterministic=deterministic)
+        return actions, values, distribution.log_prob(actions)
+
+    def evaluate_actions(
+        self, obs: dict[str, torch.Tensor], actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Values, log-probabilities and entropy of given actions."""
+        logits, values = self._heads(obs)
+        distribution = self._distribution(logits)
+        return values, distribution.log_prob(actions), distribution.entropy()
+
+    def get_distribution(self, obs: dict[str, torch.Tensor]) -> CategoricalDistribution:
+        """The action distribution."""
+        return self._distribution(self._heads(obs)[0])
+
+    def predict_values(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """State values."""
+        return self._heads(obs)[1]
+
+
+class MaskablePlannerPolicy(_PlannerActorCritic, MaskableActorCriticPolicy):
+    """The same policy for sb3-contrib's ``MaskablePPO`` (``MaskableActorCriticPolicy``)."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        action_space: spaces.Discrete,
+        lr_schedule: Any,
+        planner_config: dict[str, Any],
+        vocabulary: dict[str, Any],
+        hidden: int = 64,
+        **kwargs: Any,
+    ) -> None:
+        self._planner_kwargs = {"planner_config": planner_config, "vocabulary": vocabulary, "hidden": hidden}
+        kwargs.setdefault("ortho_init", False)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _build(self, lr_schedule: Any) -> None:
+        self._build_planner_modules(**self._planner_kwargs)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._planner_kwargs)
+        return data
+
+    def forward(
+        self, obs: dict[str, torch.Tensor], deterministic: bool = False, action_masks: Any = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Actions, values and log-probabilities for a batch of observations."""
+        logits, values = self._heads(obs, action_masks)
+        distribution = self._distribution(logits)
+        actions = distribution.get_actions(deterministic=deterministic)
+        return actions, values, distribution.log_prob(actions)
+
+    def evaluate_actions(
+        self, obs: dict[str, torch.Tensor], actions: torch.Tensor, action_masks: Any = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Values, log-probabilities and entropy of given actions."""
+        logits, values = self._heads(obs, action_masks)
+        distribution = self._distribution(logits)
+        return values, distribution.log_prob(actions), distribution.entropy()
+
+    def get_distribution(self, obs: dict[str, torch.Tensor], action_masks: Any = None) -> CategoricalDistribution:
+        """The action distribution."""
+        return self._distribution(self._heads(obs, action_masks)[0])
+
+    def predict_values(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """State values."""
+        return self._heads(obs)[1]
+
+
+def planner_policy_kwargs(checkpoint: dict[str, Any], hidden: int = 64) -> dict[str, Any]:
+    """Policy kwargs that rebuild the planner stored in a checkpoint dict."""
+    return {
+        "planner_config": dict(checkpoint["planner_config"]),
+        "vocabulary": dict(checkpoint["vocabulary"]),
+        "hidden": hidden,
+    }
+
+
+def planner_policy_kwargs_for_world(world: Any, planner_config: PlannerConfig, hidden: int = 64) -> dict[str, Any]:
+    """Policy kwargs for a fresh (untrained) planner of ``world``: the from-scratch ablation."""
+    from orchestai.phase1.train import vocabulary_for_world
+
+    return {
+        "planner_config": dataclasses.asdict(planner_config),
+        "vocabulary": dataclasses.asdict(vocabulary_for_world(world)),
+        "hidden": hidden,
+    }
+
+
+def load_phase1_weights(
+    policy: _PlannerActorCritic, path: str, world_signature: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """Copy a Phase 1 checkpoint's planner weights into a built policy; returns the checkpoint dict."""
+    checkpoint = read_checkpoint(path)
+    if world_signature is not None:
+        check_world(checkpoint, world_signature, path)
+    policy.planner.load_state_dict(checkpoint["model_state_dict"])
+    return checkpoint

@@ -1,0 +1,144 @@
+"""Phase 1 end to end: the CLI through subprocess, resume, non-finite loss, Ctrl-C, and `orchestai.plan`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from orchestai.configuration import ConfigError
+from orchestai.phase1 import train as phase1
+from orchestai.planner.checkpoint import load_planner
+
+TINY_FLAGS = [
+    "--model-d-model",
+    "32",
+    "--model-slot-layers",
+    "1",
+    "--batch-size",
+    "8",
+    "--no-progress",
+    "--learning-rate",
+    "3e-3",
+]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=False, timeout=600)
+
+
+@pytest.mark.slow
+def test_cli_trains_writes_checkpoint_and_metrics(tmp_path: Path, small_log_file: Path):
+    out = tmp_path / "run"
+    result = _run(
+        "-m", "orchestai.phase1.train", "--data", str(small_log_file), "--epochs", "3", "--out-dir", str(out), *TINY_FLAGS
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nearest-neighbour baseline" in result.stdout
+    assert result.stdout.count("epoch ") >= 3
+    best = out / "phase1_best_model_40.pth"
+    checkpoint = torch.load(best, weights_only=True)
+    assert 1 <= checkpoint["epoch"] <= 3
+    with (out / "phase1_metrics_40.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    losses = [float(r["train_loss"]) for r in rows]
+    assert losses[-1] < losses[0]  # training reduced the loss
+    assert json.loads((out / "phase1_metrics_40.json").read_text())["nearest_neighbour_baseline"]["valid_dag"] == 1.0
+
+    plan = _run("-m", "orchestai.plan", "Step 1: summarise the report. Step 2: translate the text into French using step 1.",
+                "--checkpoint", str(best), "--dot", str(tmp_path / "plan.dot"))  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    data = json.loads(plan.stdout)
+    assert data["instruction"].startswith("Step 1")
+    for subtask in data["subtasks"]:
+        assert {"id", "type", "depends_on", "model"} <= subtask.keys()
+    assert (tmp_path / "plan.dot").read_text().startswith("digraph plan {")
+
+
+def _config(tmp_path: Path, small_log_file: Path, **overrides) -> phase1.Phase1Config:
+    base = {"data": str(small_log_file), "out_dir": str(tmp_path), "epochs": 2, "batch_size": 8, "progress": False,
+            "learning_rate": 3e-3, "model": {"d_model": 32, "slot_layers": 1, "conv_layers": 1, "n_heads": 2}}  # fmt: skip
+    base.update(overrides)
+    from orchestai.configuration import from_mapping
+
+    return from_mapping(phase1.Phase1Config, base, "test")
+
+
+def test_resume_continues_from_the_saved_epoch(tmp_path: Path, small_log_file: Path):
+    assert phase1.Phase1Trainer(_config(tmp_path, small_log_file), log=lambda *_: None).run() == 0
+    last = tmp_path / "phase1_last_model_40.pth"
+    assert torch.load(last, weights_only=True)["epoch"] == 2
+    lines: list[str] = []
+    config = _config(tmp_path, small_log_file, epochs=3, resume=str(last))
+    assert phase1.Phase1Trainer(config, log=lines.append).run() == 0
+    assert any("resuming from" in line and "at epoch 3" in line for line in lines)
+    history = json.loads((tmp_path / "phase1_metrics_40.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+
+
+def test_non_finite_loss_stops_with_the_batch_and_keeps_the_best(tmp_path: Path, small_log_file: Path, monkeypatch):
+    real = phase1.compute_losses
+    calls = {"n": 0}
+
+    def poisoned(model, batch, config):
+        calls["n"] += 1
+        losses = real(model, batch, config)
+        if calls["n"] == 7:  # epoch 2 (4 batches of 8 per epoch), batch 3
+            losses["total"] = losses["total"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(phase1, "compute_losses", poisoned)
+    lines: list[str] = []
+    assert phase1.Phase1Trainer(_config(tmp_path, small_log_file, epochs=3), log=lines.append).run() == 1
+    assert any("non-finite loss at epoch 2, batch 3" in line for line in lines)
+    best = torch.load(tmp_path / "phase1_best_model_40.pth", weights_only=True)
+    assert best["epoch"] == 1 and torch.isfinite(torch.tensor(best["val_loss"]))
+
+
+def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path, small_log_file: Path, monkeypatch):
+    real = phase1.compute_losses
+    calls = {"n": 0}
+
+    def interrupted(model, batch, config):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return real(model, batch, config)
+
+    monkeypatch.setattr(phase1, "compute_losses", interrupted)
+    lines: list[str] = []
+    assert phase1.Phase1Trainer(_config(tmp_path, small_log_file, epochs=3), log=lines.append).run() == 130
+    assert any("interrupted during epoch 2" in line for line in lines)
+    model, data = load_planner(tmp_path / "phase1_best_model_40.pth")
+    assert data["epoch"] == 1
+
+
+def test_invalid_flag_value_names_the_key(small_log_file: Path):
+    with pytest.raises(ConfigError, match=r"val_fraction: must be within \(0, 1\)"):
+        phase1.parse_config(["--data", str(small_log_file), "--val-fraction", "2"])
+    result = _run("-m", "orchestai.phase1.train", "--val-fraction", "2")
+    assert result.returncode == 2 and "val_fraction" in result.stderr
+
+
+def test_skip_invalid_reports_what_it_skipped(tmp_path: Path, small_logs: list[dict]):
+    from orchestai.data.logs import write_logs
+
+    records = [dict(r) for r in small_logs]
+    records[3] = {**records[3], "subtasks": [{**records[3]["subtasks"][0], "type": "juggling"}, *records[3]["subtasks"][1:]]}
+    path = tmp_path / "mixed.jsonl"
+    write_logs(path, records)
+    strict = _config(tmp_path / "a", path)
+    with pytest.raises(Exception, match="unknown task type 'juggling'"):
+        phase1.Phase1Trainer(strict, log=lambda *_: None).run()
+    lines: list[str] = []
+    lenient = _config(tmp_path / "b", path, skip_invalid=True, epochs=1)
+    assert phase1.Phase1Trainer(lenient, log=lines.append).run() == 0
+    report = (tmp_path / "b" / "skipped_records.txt").read_text()
+    assert "record 3" in report and "juggling" in report
+    assert any("skipped 1 invalid records" in line for line in lines)
