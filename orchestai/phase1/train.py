@@ -71,6 +71,7 @@ def load_phase1_data(config: Phase1Config) -> Phase1Data:
             model_names=[],
             capable=[[] for _ in data.type_names],
             default_tokens=[[0, 0] for _ in data.type_names],
+            extra={"source": f"taskbench {config.data}"},
         )
         return Phase1Data(data.examples, vocabulary, config.data)
 
@@ -101,6 +102,7 @@ def vocabulary_for_world(world: Any) -> PlannerVocabulary:
         vocab_size=world.config.tokenizer.vocab_size,
         max_tokens=world.config.tokenizer.max_tokens,
         max_subtasks=world.config.templates.max_subtasks,
+        extra={"source": f"world {world.source}"},
     )
 
 

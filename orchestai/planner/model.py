@@ -58,7 +58,7 @@ class PlannerVocabulary:
     vocab_size: int = 4096
     max_tokens: int = 512
     max_subtasks: int = 32
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # provenance, e.g. {"source": "world"}
 
     @property
     def n_types(self) -> int:

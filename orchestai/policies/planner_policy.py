@@ -49,53 +49,25 @@ def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.cat([obs["progress"].float(), state, obs["model_health"].float().flatten(1)], dim=1)
 
 
+def remaining_work(obs: dict[str, torch.Tensor], n_types: int) -> torch.Tensor:
+    """For the value head: per task type, how many subtasks are not done yet (/ 4), and the current type."""
+    types = obs["subtask_types"].long()
+    open_subtasks = (types > 0).float() * (1.0 - obs["subtask_state"].float()[..., 0])
+    counts = torch.zeros(types.shape[0], n_types + 1, device=types.device).scatter_add_(1, types, open_subtasks)
+    return torch.cat([counts[:, 1:] / 4.0, obs["current_type"].float()], dim=1)
+
+
 class _PlannerActorCritic:
-    """The modules and computations shared by the PPO and MaskablePPO variants."""
+    """The modules and computations shared by the PPO and MaskablePPO variants.
+
+    Listed first among the bases, so its ``__init__``, ``_build`` and
+    ``_get_constructor_parameters`` wrap the SB3 policy's.
+    """
 
     planner: PlannerModel
     execution_branch: nn.Sequential
     value_head: nn.Sequential
     action_dist: CategoricalDistribution
-
-    def _build_planner_modules(self, planner_config: dict[str, Any], vocabulary: dict[str, Any], hidden: int) -> None:
-        self.planner = PlannerModel(PlannerConfig(**planner_config), PlannerVocabulary(**vocabulary))
-        n_models = self.planner.vocabulary.n_models
-        space = self.observation_space
-        n_execution = (
-            space["progress"].shape[0]
-            + space["subtask_state"].shape[1]
-            + int(torch.tensor(space["model_health"].shape).prod())
-        )
-        self.execution_branch = nn.Sequential(nn.Linear(n_execution, hidden), nn.Tanh(), nn.Linear(hidden, n_models))
-        nn.init.zeros_(self.execution_branch[-1].weight)
-        nn.init.zeros_(self.execution_branch[-1].bias)
-        d = self.planner.config.d_model
-        self.value_head = nn.Sequential(nn.Linear(d + n_execution, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-
-    def _heads(
-        self, obs: dict[str, torch.Tensor], action_masks: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Masked action logits ``(B, M)`` and values ``(B, 1)``."""
-        selector, summary = selector_logits_for_observation(self.planner, obs)
-        execution = execution_features(obs)
-        logits = selector + self.execution_branch(execution)
-        mask = obs["action_mask"].bool()
-        if action_masks is not None:
-            mask = mask & torch.as_tensor(action_masks, dtype=torch.bool, device=mask.device).reshape(mask.shape)
-        logits = logits.masked_fill(~mask, NEG_INF)
-        values = self.value_head(torch.cat([summary, execution], dim=1))
-        return logits, values
-
-    def _distribution(self, logits: torch.Tensor) -> CategoricalDistribution:
-        return self.action_dist.proba_distribution(action_logits=logits)
-
-
-class PlannerPolicy(_PlannerActorCritic, ActorCriticPolicy):
-    """PPO policy (``ActorCriticPolicy``) built around a PlannerModel.
-
-    ``planner_config`` and ``vocabulary`` (plain dicts, as stored in planner checkpoints)
-    are policy kwargs, so ``PPO.load`` rebuilds the policy without the Phase 1 file.
-    """
 
     def __init__(
         self,
@@ -112,6 +84,7 @@ class PlannerPolicy(_PlannerActorCritic, ActorCriticPolicy):
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build(self, lr_schedule: Any) -> None:
+        # replaces SB3's _build: no mlp_extractor, no orthogonal initialisation
         self._build_planner_modules(**self._planner_kwargs)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
@@ -119,6 +92,47 @@ class PlannerPolicy(_PlannerActorCritic, ActorCriticPolicy):
         data = super()._get_constructor_parameters()
         data.update(self._planner_kwargs)
         return data
+
+    def _build_planner_modules(self, planner_config: dict[str, Any], vocabulary: dict[str, Any], hidden: int) -> None:
+        self.planner = PlannerModel(PlannerConfig(**planner_config), PlannerVocabulary(**vocabulary))
+        n_models = self.planner.vocabulary.n_models
+        space = self.observation_space
+        n_execution = (
+            space["progress"].shape[0]
+            + space["subtask_state"].shape[1]
+            + int(torch.tensor(space["model_health"].shape).prod())
+        )
+        self.execution_branch = nn.Sequential(nn.Linear(n_execution, hidden), nn.Tanh(), nn.Linear(hidden, n_models))
+        nn.init.zeros_(self.execution_branch[-1].weight)
+        nn.init.zeros_(self.execution_branch[-1].bias)
+        d, n_types = self.planner.config.d_model, self.planner.vocabulary.n_types
+        self.value_head = nn.Sequential(nn.Linear(d + n_execution + 2 * n_types, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def _heads(
+        self, obs: dict[str, torch.Tensor], action_masks: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked action logits ``(B, M)`` and values ``(B, 1)``."""
+        selector, summary = selector_logits_for_observation(self.planner, obs)
+        execution = execution_features(obs)
+        logits = selector + self.execution_branch(execution)
+        mask = obs["action_mask"].bool()
+        if action_masks is not None:
+            mask = mask & torch.as_tensor(action_masks, dtype=torch.bool, device=mask.device).reshape(mask.shape)
+        logits = logits.masked_fill(~mask, NEG_INF)
+        remaining = remaining_work(obs, self.planner.vocabulary.n_types)
+        values = self.value_head(torch.cat([summary, execution, remaining], dim=1))
+        return logits, values
+
+    def _distribution(self, logits: torch.Tensor) -> CategoricalDistribution:
+        return self.action_dist.proba_distribution(action_logits=logits)
+
+
+class PlannerPolicy(_PlannerActorCritic, ActorCriticPolicy):
+    """PPO policy (``ActorCriticPolicy``) built around a PlannerModel.
+
+    ``planner_config`` and ``vocabulary`` (plain dicts, as stored in planner checkpoints)
+    are policy kwargs, so ``PPO.load`` rebuilds the policy without the Phase 1 file.
+    """
 
     def forward(
         self, obs: dict[str, torch.Tensor], deterministic: bool = False
@@ -148,29 +162,6 @@ class PlannerPolicy(_PlannerActorCritic, ActorCriticPolicy):
 
 class MaskablePlannerPolicy(_PlannerActorCritic, MaskableActorCriticPolicy):
     """The same policy for sb3-contrib's ``MaskablePPO`` (``MaskableActorCriticPolicy``)."""
-
-    def __init__(
-        self,
-        observation_space: spaces.Dict,
-        action_space: spaces.Discrete,
-        lr_schedule: Any,
-        planner_config: dict[str, Any],
-        vocabulary: dict[str, Any],
-        hidden: int = 64,
-        **kwargs: Any,
-    ) -> None:
-        self._planner_kwargs = {"planner_config": planner_config, "vocabulary": vocabulary, "hidden": hidden}
-        kwargs.setdefault("ortho_init", False)
-        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-
-    def _build(self, lr_schedule: Any) -> None:
-        self._build_planner_modules(**self._planner_kwargs)
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._planner_kwargs)
-        return data
 
     def forward(
         self, obs: dict[str, torch.Tensor], deterministic: bool = False, action_masks: Any = None
