@@ -43,10 +43,15 @@ def selector_logits_for_observation(planner: PlannerModel, obs: dict[str, torch.
 
 
 def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """What the execution branch reads: progress, the current subtask's state, model health."""
+    """What the execution branch reads: progress, the current subtask's state and type, model health.
+
+    The type lets the branch adjust per type (e.g. a stronger model on a last retry).
+    """
     current = obs["current_subtask"].float()
     state = (obs["subtask_state"].float() * current.unsqueeze(-1)).sum(1)
-    return torch.cat([obs["progress"].float(), state, obs["model_health"].float().flatten(1)], dim=1)
+    return torch.cat(
+        [obs["progress"].float(), state, obs["current_type"].float(), obs["model_health"].float().flatten(1)], dim=1
+    )
 
 
 def remaining_work(obs: dict[str, torch.Tensor], n_types: int) -> torch.Tensor:
@@ -100,6 +105,7 @@ class _PlannerActorCritic:
         n_execution = (
             space["progress"].shape[0]
             + space["subtask_state"].shape[1]
+            + space["current_type"].shape[0]
             + int(torch.tensor(space["model_health"].shape).prod())
         )
         self.execution_branch = nn.Sequential(nn.Linear(n_execution, hidden), nn.Tanh(), nn.Linear(hidden, n_models))
