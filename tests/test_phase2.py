@@ -96,9 +96,18 @@ def test_tiny_ppo_run_saves_reloads_and_acts(phase1_checkpoint: Path, world: Wor
         assert all(obs["action_mask"][i, a[i]] for i in range(len(a)))  # only capable models
 
 
-def _monitored_run(phase1_checkpoint: Path, world: World, learning_rate: float) -> DagLossMonitor:
+@pytest.fixture(scope="module")
+def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A planner whose graph head has learnt something (12 epochs on the default synthetic logs)."""
+    out = tmp_path_factory.mktemp("trained")
+    config = from_mapping(Phase1Config, {"out_dir": str(out), "epochs": 12, "patience": 12, "progress": False}, "test")
+    assert Phase1Trainer(config, log=lambda *_: None).run() == 0
+    return out / "phase1_best_model_1000.pth"
+
+
+def _monitored_run(checkpoint: Path, world: World, learning_rate: float) -> DagLossMonitor:
     venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=2, seed=0)
-    model = build_model(_phase2(init=str(phase1_checkpoint), learning_rate=learning_rate), venv, world)
+    model = build_model(_phase2(init=str(checkpoint), learning_rate=learning_rate), venv, world)
     data, gold = monitor_data(world, 40)
     monitor = DagLossMonitor(data, gold, check_every=256, max_dag_loss=0.05, max_edge_f1_drop=0.05, patience=2)
     model.learn(3072, callback=monitor)
@@ -107,8 +116,9 @@ def _monitored_run(phase1_checkpoint: Path, world: World, learning_rate: float) 
 
 
 @pytest.mark.slow
-def test_monitor_stops_a_run_with_an_absurd_learning_rate(phase1_checkpoint: Path, world: World):
-    monitor = _monitored_run(phase1_checkpoint, world, learning_rate=1.0)
+def test_monitor_stops_a_run_with_an_absurd_learning_rate(trained_checkpoint: Path, world: World):
+    monitor = _monitored_run(trained_checkpoint, world, learning_rate=1.0)
+    assert monitor.initial["edge_f1"] > 0.3  # the graph head had something to lose
     assert monitor.stop_reason is not None and "stopped at" in monitor.stop_reason
     assert monitor.final_timesteps < 3072
     bad = monitor.history[-1]
@@ -116,8 +126,8 @@ def test_monitor_stops_a_run_with_an_absurd_learning_rate(phase1_checkpoint: Pat
 
 
 @pytest.mark.slow
-def test_monitor_does_not_stop_a_normal_run(phase1_checkpoint: Path, world: World):
-    monitor = _monitored_run(phase1_checkpoint, world, learning_rate=3e-4)
+def test_monitor_does_not_stop_a_normal_run(trained_checkpoint: Path, world: World):
+    monitor = _monitored_run(trained_checkpoint, world, learning_rate=3e-4)
     assert monitor.stop_reason is None
     assert monitor.final_timesteps >= 3072
     assert len(monitor.history) >= 5

@@ -22,7 +22,9 @@ TRUNCATED_ID = 1
 SENTENCE_END_ID = 2
 FIRST_WORD_ID = 3
 _WORD = re.compile(r"[a-z0-9]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# word -> id, per vocabulary size: instructions reuse a small vocabulary
+_WORD_IDS: dict[int, dict[str, int]] = {}
+_TOKEN = re.compile(r"[a-z0-9]+|[.!?](?=\s|$)")  # a word, or a sentence end
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,13 @@ class HashTokenizer:
         Text longer than ``max_tokens`` words keeps its first ``max_tokens - 1`` words
         followed by the truncation id.
         """
-        vocab_size = self.vocab_size
-        # words never span a sentence end, so sentences are tokenized (and cached) one by one
-        ids = [i for sentence in _SENTENCE_END.split(text.strip()) for i in _sentence_ids(sentence, vocab_size)]
+        cache = _WORD_IDS.setdefault(self.vocab_size, {})
+        ids = []
+        for token in _TOKEN.findall(text.lower()):
+            token_id = cache.get(token)
+            if token_id is None:
+                token_id = cache[token] = SENTENCE_END_ID if token in ".!?" else _hashed_id(token, self.vocab_size)
+            ids.append(token_id)
         if len(ids) > self.max_tokens:
             ids = ids[: self.max_tokens - 1] + [TRUNCATED_ID]
         out = np.zeros(self.max_tokens, dtype=np.int64)
@@ -60,10 +66,3 @@ class HashTokenizer:
 def _hashed_id(word: str, vocab_size: int) -> int:
     # cached: instructions reuse a small vocabulary, and crc32 + encode dominate encode()
     return FIRST_WORD_ID + zlib.crc32(word.encode("utf-8")) % (vocab_size - FIRST_WORD_ID)
-
-
-@lru_cache(maxsize=1 << 17)
-def _sentence_ids(sentence: str, vocab_size: int) -> tuple[int, ...]:
-    # cached: rendered instructions are built from a limited set of sentences
-    ids = tuple(_hashed_id(w, vocab_size) for w in _WORD.findall(sentence.lower()))
-    return ids + (SENTENCE_END_ID,) if sentence.endswith((".", "!", "?")) else ids

@@ -240,7 +240,7 @@ class PlannerModel(nn.Module):
         for conv in self.convs:
             x = conv(x, keep)
         x = self.encoder_norm(x)
-        return Encoding(x, pad, self._summary(words, keep), sentence.clamp(max=MAX_SENTENCES - 1), words)
+        return Encoding(x, pad, self.summarize(tokens), sentence.clamp(max=MAX_SENTENCES - 1), words)
 
     def summarize(self, tokens: torch.Tensor) -> torch.Tensor:
         """The instruction summary ``(B, d)`` alone: what the model selector (and PPO) reads.
@@ -249,14 +249,8 @@ class PlannerModel(nn.Module):
         the convolutions; the word embeddings are shared with the encoder, so training
         the selector still moves what the graph head reads.
         """
-        tokens = tokens.long()
-        length = int((tokens != 0).sum(1).max().clamp(min=1))
-        tokens = tokens[:, :length]
-        keep = (tokens != 0).unsqueeze(-1).float()
-        return self._summary(self.token_embedding(tokens) * keep, keep)
-
-    def _summary(self, words: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        return self.summary_norm(self.summary_projection(words.sum(1) / keep.sum(1).clamp(min=1.0)))
+        mean_words = nn.functional.embedding_bag(tokens.long(), self.token_embedding.weight, mode="mean", padding_idx=0)
+        return self.summary_norm(self.summary_projection(mean_words))
 
     def decompose(self, encoding: Encoding) -> Slots:
         """Slot states ``(B, N, d)`` and their label / reference readings of the instruction."""
