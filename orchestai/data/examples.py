@@ -1,0 +1,63 @@
+"""Planning examples: what Phase 1 learns from (instruction -> typed subtasks, DAG, models)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from orchestai.data.schema import ExecutionLog
+from orchestai.world.world import World
+
+
+@dataclass(frozen=True)
+class PlanExample:
+    """One gold plan: subtasks in topological order with parents earlier than children.
+
+    ``types`` index the planner's type names; ``models`` index its model names, -1
+    where no model was recorded (a subtask never executed, or data without models).
+    """
+
+    id: str
+    instruction: str
+    types: tuple[int, ...]
+    parents: tuple[tuple[int, ...], ...]
+    models: tuple[int, ...]
+    input_tokens: tuple[int, ...]
+    output_tokens: tuple[int, ...]
+    input_quality: tuple[float, ...] = ()  # per subtask; empty means 1.0 everywhere
+
+    @property
+    def n_subtasks(self) -> int:
+        """Number of subtasks."""
+        return len(self.types)
+
+
+def examples_from_logs(logs: Sequence[ExecutionLog], world: World) -> list[PlanExample]:
+    """Turn validated execution logs into planning examples (topologically ordered)."""
+    examples = []
+    for log in logs:
+        workflow = log.to_workflow(world)
+        examples.append(
+            PlanExample(
+                id=log.id,
+                instruction=log.instruction,
+                types=workflow.types,
+                parents=workflow.parents,
+                models=log.models_in_order(world),
+                input_tokens=workflow.input_tokens,
+                output_tokens=workflow.output_tokens,
+                input_quality=log.input_quality_in_order(world),
+            )
+        )
+    return examples
+
+
+def split_examples(examples: Sequence[PlanExample], val_fraction: float, seed: int) -> tuple[list[PlanExample], list[PlanExample]]:
+    """A seeded random split into training and validation examples."""
+    order = np.random.default_rng(seed).permutation(len(examples))
+    n_val = int(round(len(examples) * val_fraction))
+    val = [examples[i] for i in sorted(order[:n_val])]
+    train = [examples[i] for i in sorted(order[n_val:])]
+    return train, val

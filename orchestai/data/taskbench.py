@@ -1,0 +1,120 @@
+"""Importer of TaskBench-format plan files (``task_nodes`` / ``task_links``), e.g. UltraTool, RestBench.
+
+A file is JSON Lines (or a JSON list) of records ``{"id", "user_request",
+"task_nodes": [{"task": name}], "task_links": [{"source": name, "target": name}]}``.
+Links name tools, not positions; when a tool occurs twice in a plan, a link is mapped
+to the nearest pair of occurrences in plan order (source before target) not used yet.
+Every problem raises :class:`LogValidationError` naming the file, record and field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestai.data.examples import PlanExample
+from orchestai.data.logs import iter_raw_records
+from orchestai.data.schema import LogValidationError
+from orchestai.world.workflow import topological_order
+
+
+@dataclass(frozen=True)
+class TaskBenchData:
+    """Plans of a TaskBench-format file and the tool catalogue they index into."""
+
+    examples: list[PlanExample]
+    type_names: list[str]
+
+
+def read_tool_catalogue(path: str | Path) -> list[str]:
+    """Tool names of a TaskBench ``tool_desc.json`` (``{"nodes": [{"id": ...}]}``)."""
+    with Path(path).open(encoding="utf-8") as handle:
+        data = json.load(handle)
+    return [node["id"] for node in data["nodes"]]
+
+
+def load_taskbench(path: str | Path, type_names: list[str] | None = None, max_subtasks: int = 32) -> TaskBenchData:
+    """Read a TaskBench-format plan file.
+
+    ``type_names`` is the tool catalogue; by default the ``tool_desc.json`` beside the
+    file when there is one, else every tool the file mentions (sorted). A tool outside
+    a given catalogue is an error.
+    """
+    path = Path(path)
+    if type_names is None:
+        catalogue = path.parent / "tool_desc.json"
+        type_names = read_tool_catalogue(catalogue) if catalogue.exists() else None
+    raw_records = list(iter_raw_records(path))
+    if type_names is None:
+        names = set()
+        for _, _, record in raw_records:
+            for node in record.get("task_nodes", []) if isinstance(record, dict) else []:
+                if isinstance(node, dict) and isinstance(node.get("task"), str):
+                    names.add(node["task"])
+        type_names = sorted(names)
+    index = {name: i for i, name in enumerate(type_names)}
+    examples = [_parse(record, i, str(path), index, max_subtasks) for i, _, record in raw_records]
+    return TaskBenchData(examples=examples, type_names=list(type_names))
+
+
+def _parse(record: object, i: int, path: str, index: dict[str, int], max_subtasks: int) -> PlanExample:
+    record_id = record.get("id") if isinstance(record, dict) else None
+
+    def fail(field: str, problem: str) -> LogValidationError:
+        return LogValidationError(path, problem, i, record_id, field)
+
+    if not isinstance(record, dict):
+        raise fail("<record>", "expected an object")
+    if not isinstance(record_id, (str, int)):
+        raise fail("id", "missing or not a string/integer")
+    request = record.get("user_request")
+    if not isinstance(request, str):
+        raise fail("user_request", "missing or not a string")
+    nodes = record.get("task_nodes")
+    if not isinstance(nodes, list) or not nodes:
+        raise fail("task_nodes", "missing or empty")
+    names = []
+    for k, node in enumerate(nodes):
+        name = node.get("task") if isinstance(node, dict) else None
+        if not isinstance(name, str):
+            raise fail(f"task_nodes[{k}].task", "missing or not a string")
+        if name not in index:
+            raise fail(f"task_nodes[{k}].task", f"unknown tool {name!r} (not in the catalogue)")
+        names.append(name)
+    if len(names) > max_subtasks:
+        raise fail("task_nodes", f"{len(names)} nodes, more than max_subtasks = {max_subtasks}")
+    links = record.get("task_links", [])
+    if not isinstance(links, list):
+        raise fail("task_links", "not a list")
+    parents: list[set[int]] = [set() for _ in names]
+    for k, link in enumerate(links):
+        if not isinstance(link, dict) or not isinstance(link.get("source"), str) or not isinstance(link.get("target"), str):
+            raise fail(f"task_links[{k}]", "expected {source: str, target: str}")
+        sources = [p for p, n in enumerate(names) if n == link["source"]]
+        targets = [p for p, n in enumerate(names) if n == link["target"]]
+        if not sources:
+            raise fail(f"task_links[{k}].source", f"names no node of this plan ({link['source']!r})")
+        if not targets:
+            raise fail(f"task_links[{k}].target", f"names no node of this plan ({link['target']!r})")
+        pairs = sorted(((t - s, s, t) for s in sources for t in targets if s < t and s not in parents[t]))
+        if not pairs:
+            pairs = [(0, sources[0], targets[0])]  # a backward link: kept, so the cycle check names it
+        _, s, t = pairs[0]
+        if s == t:
+            raise fail(f"task_links[{k}]", "a tool cannot depend on itself")
+        parents[t].add(s)
+    try:
+        order = topological_order([sorted(p) for p in parents])
+    except ValueError:
+        raise fail("task_links", "cyclic dependencies") from None
+    new = {old: k for k, old in enumerate(order)}
+    return PlanExample(
+        id=str(record_id),
+        instruction=request.strip(),
+        types=tuple(index[names[old]] for old in order),
+        parents=tuple(tuple(sorted(new[p] for p in parents[old])) for old in order),
+        models=tuple(-1 for _ in order),
+        input_tokens=tuple(0 for _ in order),
+        output_tokens=tuple(0 for _ in order),
+    )
