@@ -54,7 +54,9 @@ def examples_from_logs(logs: Sequence[ExecutionLog], world: World) -> list[PlanE
     return examples
 
 
-def split_examples(examples: Sequence[PlanExample], val_fraction: float, seed: int) -> tuple[list[PlanExample], list[PlanExample]]:
+def split_examples(
+    examples: Sequence[PlanExample], val_fraction: float, seed: int
+) -> tuple[list[PlanExample], list[PlanExample]]:
     """A seeded random split into training and validation examples."""
     order = np.random.default_rng(seed).permutation(len(examples))
     n_val = int(round(len(examples) * val_fraction))

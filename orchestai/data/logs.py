@@ -41,7 +41,9 @@ def iter_raw_records(path: str | Path) -> Iterator[tuple[int, int, Any]]:
         try:
             records = json.loads(text)
         except json.JSONDecodeError as error:
-            raise LogValidationError(str(path), f"malformed JSON: {error.msg} (column {error.colno})", line=error.lineno) from None
+            raise LogValidationError(
+                str(path), f"malformed JSON: {error.msg} (column {error.colno})", line=error.lineno
+            ) from None
         for index, record in enumerate(records):
             yield index, 0, record
         return

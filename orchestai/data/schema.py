@@ -32,8 +32,23 @@ SCHEMA_VERSION = 1
 class LogValidationError(ValueError):
     """An execution log is invalid; names the file, record (index and id) and field."""
 
-    def __init__(self, path: str, problem: str, record: int | None = None, record_id: Any = None, field: str | None = None, line: int | None = None) -> None:
-        self.path, self.problem, self.record, self.record_id, self.field, self.line = path, problem, record, record_id, field, line
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        record: int | None = None,
+        record_id: Any = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path, self.problem, self.record, self.record_id, self.field, self.line = (
+            path,
+            problem,
+            record,
+            record_id,
+            field,
+            line,
+        )
         where = [path]
         if line is not None:
             where.append(f"line {line}")

@@ -97,7 +97,7 @@ def _parse(record: object, i: int, path: str, index: dict[str, int], max_subtask
             raise fail(f"task_links[{k}].source", f"names no node of this plan ({link['source']!r})")
         if not targets:
             raise fail(f"task_links[{k}].target", f"names no node of this plan ({link['target']!r})")
-        pairs = sorted(((t - s, s, t) for s in sources for t in targets if s < t and s not in parents[t]))
+        pairs = sorted((t - s, s, t) for s in sources for t in targets if s < t and s not in parents[t])
         if not pairs:
             pairs = [(0, sources[0], targets[0])]  # a backward link: kept, so the cycle check names it
         _, s, t = pairs[0]

@@ -325,7 +325,8 @@ class Phase1Trainer:
         sampler = LengthBucketBatchSampler((data.tokens != 0).sum(1), self.config.batch_size, generator)
         loader = torch.utils.data.DataLoader(range(len(data)), batch_sampler=sampler)
         total, seen = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not self.config.progress, file=sys.stderr)
+        # disable=None: no bar where stderr is not a terminal (CI logs)
+        bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None if self.config.progress else True, file=sys.stderr)
         for batch_index, indices in enumerate(bar, start=1):
             batch = data.select(indices)
             losses = compute_losses(model, batch, self.config)

@@ -133,7 +133,7 @@ def run(config: Phase2Config, log: Any = print) -> int:
         f"phase 2: {'MaskablePPO' if config.masked else 'PPO'} from {config.init or 'scratch'}, {config.timesteps} steps, {config.n_envs} envs"
     )
     started = time.perf_counter()
-    model.learn(config.timesteps, callback=monitor, progress_bar=config.progress)
+    model.learn(config.timesteps, callback=monitor, progress_bar=config.progress and sys.stderr.isatty())
     seconds = time.perf_counter() - started
     venv.close()
     model_path = out / "ppo_model.zip"
