@@ -42,10 +42,6 @@ class WorkflowSpec:
         """Number of subtasks."""
         return len(self.types)
 
-    def subtask_id(self, index: int) -> str:
-        """The log-schema id of subtask ``index``."""
-        return f"s{index}"
-
     def edges(self) -> list[tuple[int, int]]:
         """All dependency edges as (parent, child) index pairs."""
         return [(p, child) for child, parents in enumerate(self.parents) for p in parents]
