@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"outputs: {checkpoint}, {out / 'phase2' / 'ppo_model.zip'}, {out / 'phase2' / 'phase2_planner.pth'}, {out / 'evaluate'}"
     )
-    print(f'plan a new instruction: python -m orchestai.plan "Step 1: summarise the report." --checkpoint {checkpoint}')
+    print(f'plan an instruction: python -m orchestai.plan "<instruction>" --checkpoint {checkpoint}')
     return 0
 
 
