@@ -26,13 +26,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--invalid-action-latency-s", type=float, default=None, help="override the world's penalty")
     args = parser.parse_args()
+    env_kwargs = {} if args.invalid_action_latency_s is None else {"invalid_action_latency_s": args.invalid_action_latency_s}
     torch.set_num_threads(1)
-    venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=4, seed=0)
+    venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=4, seed=0, env_kwargs=env_kwargs)
     model = PPO("MultiInputPolicy", venv, n_steps=256, batch_size=256, learning_rate=3e-4, ent_coef=0.02, gamma=0.99, seed=0)
     model.learn(args.steps)
-    trained = evaluate_policy(Sb3Router(model, "plain_ppo"), args.episodes, seed=500)
-    random = evaluate_policy(RandomPolicy(0), args.episodes, seed=500)
+    trained = evaluate_policy(Sb3Router(model, "plain_ppo"), args.episodes, seed=500, **env_kwargs)
+    random = evaluate_policy(RandomPolicy(0), args.episodes, seed=500, **env_kwargs)
     print(
         f"plain PPO (MultiInputPolicy, {args.steps} steps): mean return {trained.returns.mean():.3f}, "
         f"success {trained.successes.mean():.3f}, cost {trained.costs.mean():.5f}; "
