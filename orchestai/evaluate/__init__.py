@@ -1,1 +1,1 @@
-"""evaluate"""
+"""Baselines, learned routers and the comparison report (``python -m orchestai.evaluate``)."""

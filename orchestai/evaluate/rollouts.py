@@ -47,16 +47,3 @@ def evaluate_policy(policy: Any, episodes: int, seed: int = 0, env: gym.Env | No
         costs.append(info["cost_usd"])
         makespans.append(info["makespan_s"])
     return PolicyResult(policy.name, np.array(returns), np.array(successes), np.array(costs), np.array(makespans))
-
-
-def format_table(results: list[PolicyResult]) -> str:
-    """A plain-text table: mean ± 95% CI of success, cost, makespan and return."""
-    header = f"{'policy':<24}{'success':>16}{'cost (USD)':>20}{'makespan (s)':>18}{'return':>18}"
-    lines = [header, "-" * len(header)]
-    for r in results:
-        cells = []
-        for values, fmt in ((r.successes, ".3f"), (r.costs, ".4f"), (r.makespans, ".1f"), (r.returns, ".3f")):
-            mean, half = PolicyResult.mean_ci95(values)
-            cells.append(f"{mean:{fmt}} ± {half:{fmt}}")
-        lines.append(f"{r.name:<24}{cells[0]:>16}{cells[1]:>20}{cells[2]:>18}{cells[3]:>18}")
-    return "\n".join(lines)

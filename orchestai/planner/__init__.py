@@ -1,1 +1,1 @@
-"""planner"""
+"""The PlannerModel: architecture, DAG utilities, decoding, metrics and checkpoints."""

@@ -1,1 +1,1 @@
-"""policies"""
+"""SB3 policies built around the PlannerModel (PPO and MaskablePPO)."""
