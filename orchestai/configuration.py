@@ -155,8 +155,11 @@ def _flag(path: str) -> str:
 
 
 def _scalar_type(annotation: Any) -> Any:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return args[0] if args else annotation
+    # unwrap ``X | None`` (and Optional[X]); leave ``list[X]`` alone
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if args else annotation
+    return annotation
 
 
 def add_config_flags(parser: Any, cls: type, prefix: str = "") -> None:
@@ -177,6 +180,9 @@ def add_config_flags(parser: Any, cls: type, prefix: str = "") -> None:
             parser.add_argument(_flag(path), dest=path, default=None, action=argparse_boolean(), help=help_text)
         elif kind in (int, float, str):
             parser.add_argument(_flag(path), dest=path, default=None, type=kind, help=help_text)
+        elif typing.get_origin(kind) is list and typing.get_args(kind)[0] in (int, float, str):
+            item = typing.get_args(kind)[0]
+            parser.add_argument(_flag(path), dest=path, default=None, type=item, nargs="+", help=help_text)
         else:
             raise TypeError(f"no flag for config key {path} of type {annotation!r}")
 

@@ -59,3 +59,42 @@ def test_missing_file_and_bad_yaml_are_config_errors(tmp_path: Path):
     bad.write_text("task_types: [unclosed\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_world_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "cls_path"),
+    [
+        ("phase1.yaml", "orchestai.phase1.config:Phase1Config"),
+        ("phase2.yaml", "orchestai.phase2.config:Phase2Config"),
+        ("routing.yaml", "orchestai.routing.config:RoutingConfig"),
+    ],
+)
+def test_bundled_configs_spell_out_every_key_with_the_dataclass_defaults(name: str, cls_path: str):
+    import dataclasses
+    import importlib
+
+    import yaml
+
+    from orchestai.configuration import load_yaml_config
+    from orchestai.paths import CONFIG_DIR
+
+    module, cls_name = cls_path.split(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    keys = set(yaml.safe_load((CONFIG_DIR / name).read_text()))
+    assert keys == {f.name for f in dataclasses.fields(cls)}  # every key written out, none unknown
+    assert load_yaml_config(cls, CONFIG_DIR / name) == cls()
+
+
+def test_list_keys_become_multi_value_flags():
+    import argparse
+
+    from orchestai.configuration import add_config_flags, apply_flags
+    from orchestai.routing.config import RoutingConfig
+
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser, RoutingConfig)
+    flags = vars(parser.parse_args(["--ppo-cost-weights", "0", "10.5", "--ppo-init", "x.pth"]))
+    config = apply_flags(RoutingConfig(), flags)
+    assert config.ppo_cost_weights == [0.0, 10.5] and config.ppo_init == "x.pth"
+    with pytest.raises(ConfigError, match="ppo_cost_weights"):
+        apply_flags(RoutingConfig(), {"ppo_cost_weights": [-1.0]})

@@ -96,6 +96,37 @@ def test_tiny_ppo_run_saves_reloads_and_acts(phase1_checkpoint: Path, world: Wor
         assert all(obs["action_mask"][i, a[i]] for i in range(len(a)))  # only capable models
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("masked", [False, True])
+def test_auxiliary_planner_loss_trains_the_graph_head_and_is_not_saved(
+    phase1_checkpoint: Path, world: World, tmp_path: Path, masked: bool
+):
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3 import PPO
+
+    from orchestai.phase2.auxiliary import MaskablePlannerPPO, PlannerPPO
+
+    runs = {}
+    for aux_coef in (0.0, 0.5):
+        venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=2, seed=0)
+        model = build_model(_phase2(init=str(phase1_checkpoint), masked=masked, aux_coef=aux_coef, aux_steps=2), venv, world)
+        before = model.policy.planner.edge_parent.weight.detach().clone()
+        model.learn(512)
+        runs[aux_coef] = (model, before)
+    plain, aux = runs[0.0][0], runs[0.5][0]
+    assert type(plain) is (MaskablePPO if masked else PPO)
+    assert type(aux) is (MaskablePlannerPPO if masked else PlannerPPO)
+    # PPO alone never reaches the graph head (the selector does not read it); the auxiliary loss does
+    assert torch.equal(runs[0.0][1], plain.policy.planner.edge_parent.weight)
+    assert not torch.equal(runs[0.5][1], aux.policy.planner.edge_parent.weight)
+    assert np.isfinite(aux.logger.name_to_value["planner/aux_loss"])  # recorded by the last update, not yet dumped
+    path = tmp_path / "aux.zip"
+    aux.save(path)
+    reloaded = (MaskablePPO if masked else PPO).load(path, device="cpu")
+    assert not hasattr(reloaded, "aux_data")
+    torch.testing.assert_close(reloaded.policy.planner.edge_parent.weight, aux.policy.planner.edge_parent.weight)
+
+
 @pytest.fixture(scope="module")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A planner whose graph head has learnt something (12 epochs on the default synthetic logs)."""

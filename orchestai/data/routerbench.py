@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from orchestai.data.schema import LogValidationError
 
 _FIXED_COLUMNS = ("", "sample_id", "prompt", "eval_name", "oracle_model_to_route_to")
@@ -28,6 +30,7 @@ class RouterBenchPrompt:
     prompt: str
     scores: dict[str, float]
     costs: dict[str, float]
+    response_chars: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +40,11 @@ class RouterBenchData:
     prompts: list[RouterBenchPrompt]
     models: list[str]
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def datasets(self) -> list[str]:
+        """The data sets (``eval_name``) in order of first appearance."""
+        return list(dict.fromkeys(p.dataset for p in self.prompts))
 
 
 def model_columns(header: Iterable[str]) -> list[str]:
@@ -74,5 +82,34 @@ def load_routerbench(paths: Iterable[str | Path]) -> RouterBenchData:
                     raise LogValidationError(
                         str(path), f"not a number ({error})", index, row["sample_id"], "score or cost"
                     ) from None
-                prompts.append(RouterBenchPrompt(row["sample_id"], row["eval_name"], row["prompt"], scores, costs))
+                responses = {m: len(row.get(f"{m}|model_response") or "") for m in these}
+                prompts.append(RouterBenchPrompt(row["sample_id"], row["eval_name"], row["prompt"], scores, costs, responses))
     return RouterBenchData(prompts=prompts, models=models or [], skipped=skipped)
+
+
+def load_routerbench_folder(folder: str | Path) -> RouterBenchData:
+    """Read every ``*.csv`` of a folder (sorted by name), e.g. ``../shared/data/routerbench``."""
+    paths = sorted(Path(folder).glob("*.csv"))
+    if not paths:
+        raise FileNotFoundError(f"{folder}: no RouterBench CSV files (*.csv) in this folder")
+    return load_routerbench(paths)
+
+
+def split_prompts(
+    prompts: list[RouterBenchPrompt], test_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[RouterBenchPrompt], list[RouterBenchPrompt]]:
+    """A seeded train/test split by prompt (``sample_id``), stratified by data set.
+
+    Rows that share a ``sample_id`` land on the same side, so no prompt is in both.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be within (0, 1), got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    test_ids: set[tuple[str, str]] = set()
+    for dataset in dict.fromkeys(p.dataset for p in prompts):
+        ids = sorted({p.sample_id for p in prompts if p.dataset == dataset})
+        chosen = rng.permutation(len(ids))[: max(1, round(test_fraction * len(ids)))]
+        test_ids.update((dataset, ids[k]) for k in chosen)
+    train = [p for p in prompts if (p.dataset, p.sample_id) not in test_ids]
+    test = [p for p in prompts if (p.dataset, p.sample_id) in test_ids]
+    return train, test

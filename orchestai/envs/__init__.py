@@ -5,7 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 
 WORKFLOW_ENV_ID = "orchestai/Workflow-v0"
+ROUTERBENCH_ENV_ID = "orchestai/RouterBench-v0"
 MAX_EPISODE_STEPS = 256
+# optional observation key (orchestai/RouterBench-v0, prompt_features="minilm"): a sentence embedding of the instruction
+INSTRUCTION_EMBEDDING_KEY = "instruction_embedding"
 
 
 def register_envs() -> None:
@@ -17,6 +20,12 @@ def register_envs() -> None:
             max_episode_steps=MAX_EPISODE_STEPS,
             kwargs={"task_source": "templates"},
         )
+    if ROUTERBENCH_ENV_ID not in gym.registry:
+        gym.register(
+            id=ROUTERBENCH_ENV_ID,
+            entry_point="orchestai.envs.routerbench_env:RouterBenchEnv",
+            max_episode_steps=MAX_EPISODE_STEPS,
+        )
 
 
 def __getattr__(name: str) -> object:
@@ -25,7 +34,13 @@ def __getattr__(name: str) -> object:
         from orchestai.envs.workflow_env import WorkflowEnv
 
         return WorkflowEnv
+    if name == "RouterBenchEnv":
+        from orchestai.envs.routerbench_env import RouterBenchEnv
+
+        return RouterBenchEnv
     raise AttributeError(name)
 
 
-__all__ = ["MAX_EPISODE_STEPS", "WORKFLOW_ENV_ID", "WorkflowEnv", "register_envs"]
+__all__ = [
+    "INSTRUCTION_EMBEDDING_KEY",
+    "MAX_EPISODE_STEPS", "ROUTERBENCH_ENV_ID", "WORKFLOW_ENV_ID", "RouterBenchEnv", "WorkflowEnv", "register_envs"]

@@ -236,6 +236,8 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._initial_health = np.zeros((m, MODEL_HEALTH), dtype=np.float32)
         self._initial_health[:, 2] = 1.0
         self._structures: dict[int, _Structure] = {}
+        self._cache_structures = True  # False where one index can stand for different workflows
+        self._log_source = "synthetic"
         self._model_names = list(self.world.model_names)
         self.workflow: WorkflowSpec | None = None
 
@@ -287,7 +289,9 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             workflow, index = self._draw_workflow(options.get("workflow_index"))
             structure = self._structures.get(index)
             if structure is None:
-                structure = self._structures[index] = _Structure.of(workflow, self.max_subtasks)
+                structure = _Structure.of(workflow, self.max_subtasks)
+                if self._cache_structures:
+                    self._structures[index] = structure
         else:
             if workflow.n_subtasks > self.max_subtasks:
                 raise ValueError(f"workflow {workflow.id!r} has more than {self.max_subtasks} subtasks")
@@ -347,19 +351,8 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         task_type = self._types[i]
         attempt = self._attempts[i] + 1
         self._attempts[i] = attempt
-        condition = self._conditions[model]
         if self._capable[task_type][model]:
-            success, cost, latency = self.simulator.outcome(
-                task_type,
-                model,
-                self._in_tokens[i],
-                self._out_tokens[i],
-                self._difficulty[i],
-                self._input_quality[i],
-                condition,
-                self._noise[i * (self.max_retries + 1) + attempt - 1],
-            )
-            expected = self.simulator.expected_latency_s(model, self._out_tokens[i], NORMAL)
+            success, cost, latency, expected = self._call(i, model, attempt)
         else:
             success, cost, latency, expected = False, 0.0, self.invalid_action_latency_s, self.invalid_action_latency_s
         start = self._ready_time[i]
@@ -402,7 +395,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self._done[i] = True
             self._n_done += 1
             state[i, 0], state[i, 1], state[i, 4] = 1.0, 0.0, end / self._time_scale
-            quality = self.simulator.output_quality(task_type, model)
+            quality = self._output_quality(task_type, model)
             for child in self._children[i]:
                 if end > self._ready_time[child]:
                     self._ready_time[child] = end
@@ -428,6 +421,24 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if terminated:
             info["log"] = self.episode_log()
         return self._observation(), reward, terminated, False, info
+
+    def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float]:
+        """Success, cost, latency and expected latency of calling capable ``model`` on subtask ``i``."""
+        success, cost, latency = self.simulator.outcome(
+            self._types[i],
+            model,
+            self._in_tokens[i],
+            self._out_tokens[i],
+            self._difficulty[i],
+            self._input_quality[i],
+            self._conditions[model],
+            self._noise[i * (self.max_retries + 1) + attempt - 1],
+        )
+        return success, cost, latency, self.simulator.expected_latency_s(model, self._out_tokens[i], NORMAL)
+
+    def _output_quality(self, task_type: int, model: int) -> float:
+        """Quality of a successful result, passed on to the subtask's children as input quality."""
+        return self.simulator.output_quality(task_type, model)
 
     def _observation(self) -> dict[str, np.ndarray]:
         i = self._current
@@ -511,7 +522,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         return {
             "schema_version": SCHEMA_VERSION,
             "id": workflow.id,
-            "source": "synthetic",
+            "source": self._log_source,
             "instruction": workflow.instruction,
             "subtasks": [
                 {

@@ -7,6 +7,9 @@ synthetic workflows (the env's ``workflow_split="test"``) with seeds ``--seed``,
 ``--seed + 1``, ... Prints success rate, mean cost, mean makespan and mean return with
 95% confidence intervals and each return as a fraction of the oracle's; writes
 ``evaluation.csv`` and ``cost_vs_success.png`` (Pareto front marked) to ``--out-dir``.
+
+``--env orchestai/RouterBench-v0`` runs the routing report on RouterBench's recorded
+outcomes instead (:mod:`orchestai.routing.report`; flags from ``configs/routing.yaml``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from orchestai.envs import ROUTERBENCH_ENV_ID, WORKFLOW_ENV_ID
 from orchestai.evaluate.baselines import BASELINES
 from orchestai.evaluate.report import format_rows, pareto_front, plot_cost_vs_success, summary_rows, write_csv
 from orchestai.evaluate.rollouts import evaluate_policy
@@ -22,8 +26,20 @@ from orchestai.planner.checkpoint import CheckpointError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point (``--env orchestai/RouterBench-v0``: the routing report on recorded outcomes)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--env", default=WORKFLOW_ENV_ID, choices=[WORKFLOW_ENV_ID, ROUTERBENCH_ENV_ID])
+    known, _ = pre.parse_known_args(argv)
+    if known.env == ROUTERBENCH_ENV_ID:
+        from orchestai.routing.report import main as routing_main
+
+        return routing_main(argv)
     parser = argparse.ArgumentParser(description="Compare routing policies on held-out synthetic workflows.")
+    parser.add_argument(
+        "--env", default=WORKFLOW_ENV_ID, choices=[WORKFLOW_ENV_ID, ROUTERBENCH_ENV_ID],
+        help=f"{WORKFLOW_ENV_ID} (synthetic workflows) or {ROUTERBENCH_ENV_ID} (the routing report; see its --help)",
+    )  # fmt: skip
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--seed", type=int, default=100_000)
     parser.add_argument(

@@ -36,6 +36,9 @@ class Phase2Config:
     monitor_max_edge_f1_drop: float = 0.05
     monitor_patience: int = 2
     monitor_logs: int = 200
+    aux_coef: float = 0.0
+    aux_steps: int = 4
+    aux_batch_size: int = 32
     eval_episodes: int = 500
     eval_seed: int = 100_000
     out_dir: str = "runs/phase2"
@@ -62,5 +65,7 @@ class Phase2Config:
             "monitor_every and monitor_patience must be >= 1",
         )
         require(self.monitor_logs >= 1, "monitor_logs", "must be >= 1")
+        require(self.aux_coef >= 0, "aux_coef", "must be >= 0 (0: no auxiliary planner loss)")
+        require(self.aux_steps >= 1 and self.aux_batch_size >= 1, "aux_steps", "aux_steps and aux_batch_size must be >= 1")
         require(self.eval_episodes >= 0, "eval_episodes", "must be >= 0")
         require(self.num_threads >= 1, "num_threads", "must be >= 1")

@@ -39,23 +39,40 @@ def environment_kwargs(config: Phase2Config, split: str) -> dict[str, Any]:
     return kwargs
 
 
-def monitor_data(world: Any, n_logs: int) -> tuple[Any, list[Any]]:
-    """Validation plans for the DAG-loss monitor: the default synthetic logs' validation split."""
+def default_plan_split(world: Any) -> tuple[list[Any], list[Any]]:
+    """The default synthetic logs' Phase 1 training and validation plans (split as Phase 1 splits them)."""
     from orchestai.data.examples import examples_from_logs, split_examples
     from orchestai.data.generate import ensure_default_logs
     from orchestai.data.logs import load_logs
+
+    path = ensure_default_logs(world=world)
+    return split_examples(examples_from_logs(load_logs(path, world).logs, world), 0.2, 0)
+
+
+def monitor_data(world: Any, n_logs: int) -> tuple[Any, list[Any]]:
+    """Validation plans for the DAG-loss monitor: the default synthetic logs' validation split."""
     from orchestai.phase1.train import vocabulary_for_world
     from orchestai.planner.metrics import Plan
     from orchestai.planner.tensors import tensorize
 
-    path = ensure_default_logs(world=world)
-    _, val = split_examples(examples_from_logs(load_logs(path, world).logs, world), 0.2, 0)
-    val = val[:n_logs]
+    val = default_plan_split(world)[1][:n_logs]
     return tensorize(val, vocabulary_for_world(world)), [Plan(e.types, e.parents, e.models) for e in val]
 
 
-def build_model(config: Phase2Config, venv: Any, world: Any) -> Any:
-    """The PPO / MaskablePPO model, with the Phase 1 planner loaded when ``init`` is set."""
+def auxiliary_data(world: Any) -> Any:
+    """Phase 1 training plans for the auxiliary loss: the default synthetic logs' training split."""
+    from orchestai.phase1.train import vocabulary_for_world
+    from orchestai.planner.tensors import tensorize
+
+    return tensorize(default_plan_split(world)[0], vocabulary_for_world(world))
+
+
+def build_model(config: Phase2Config, venv: Any, world: Any, read_words: bool = True) -> Any:
+    """The PPO / MaskablePPO model, with the Phase 1 planner loaded when ``init`` is set.
+
+    ``read_words=False`` (a fresh planner only) makes the policy read the instruction only
+    through the observation's sentence embedding (``orchestai/RouterBench-v0``).
+    """
     from stable_baselines3 import PPO
 
     from orchestai.policies.planner_policy import (
@@ -69,13 +86,25 @@ def build_model(config: Phase2Config, venv: Any, world: Any) -> Any:
     if config.init:
         policy_kwargs = planner_policy_kwargs(read_checkpoint(config.init), config.hidden)
     else:
-        policy_kwargs = planner_policy_kwargs_for_world(world, PlannerConfig(), config.hidden)
+        policy_kwargs = planner_policy_kwargs_for_world(world, PlannerConfig(), config.hidden, read_words)
     if config.masked:
         from sb3_contrib import MaskablePPO
 
         algo, policy = MaskablePPO, MaskablePlannerPolicy
     else:
         algo, policy = PPO, PlannerPolicy
+    extra: dict[str, Any] = {}
+    if config.aux_coef > 0:
+        from orchestai.phase2.auxiliary import MaskablePlannerPPO, PlannerPPO
+
+        algo = MaskablePlannerPPO if config.masked else PlannerPPO
+        extra = {
+            "aux_data": auxiliary_data(world),
+            "aux_coef": config.aux_coef,
+            "aux_steps": config.aux_steps,
+            "aux_batch_size": config.aux_batch_size,
+            "aux_seed": config.seed,
+        }
     model = algo(
         policy,
         venv,
@@ -91,6 +120,7 @@ def build_model(config: Phase2Config, venv: Any, world: Any) -> Any:
         seed=config.seed,
         policy_kwargs=policy_kwargs,
         verbose=0,
+        **extra,
     )
     if config.init:
         # after construction: SB3 initialises the policy's weights when it builds it

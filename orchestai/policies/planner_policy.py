@@ -8,7 +8,11 @@ the output of an *execution branch*: an MLP over what logs never show (attempts,
 model health, cost and time so far). The branch's last layer starts at zero, so right
 after initialisation the policy acts exactly like the Phase 1 selector. The action
 mask from the observation is applied to the logits, so plain PPO never samples a
-model that cannot do the subtask. The value head is new.
+model that cannot do the subtask. The value head is new. Where the observation has an
+``instruction_embedding`` (``orchestai/RouterBench-v0`` with ``prompt_features="minilm"``),
+a linear projection of it, zero at first, is added to the instruction summary (or, with
+``read_words=False``, is the summary: the policy then reads the prompt only through the
+pretrained encoder, which generalises better from RouterBench's 1,764 training prompts).
 
 Weights from a Phase 1 checkpoint are loaded by :func:`load_phase1_weights` *after*
 SB3 has built the policy (SB3's orthogonal initialisation would overwrite them).
@@ -26,13 +30,27 @@ from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 
+from orchestai.envs import INSTRUCTION_EMBEDDING_KEY as EMBEDDING_KEY
 from orchestai.planner.checkpoint import check_world, read_checkpoint
 from orchestai.planner.model import NEG_INF, PlannerConfig, PlannerModel, PlannerVocabulary
 
 
-def selector_logits_for_observation(planner: PlannerModel, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The planner selector's logits ``(B, M)`` for the env's current subtask, and the summary ``(B, d)``."""
-    summary = planner.summarize(obs["instruction"])
+def selector_logits_for_observation(
+    planner: PlannerModel, obs: dict[str, torch.Tensor], extra_summary: torch.Tensor | None = None, read_words: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The planner selector's logits ``(B, M)`` for the env's current subtask, and the summary ``(B, d)``.
+
+    ``extra_summary`` (e.g. a projected sentence embedding of the instruction) is added to
+    the planner's own instruction summary, or replaces it when ``read_words`` is False.
+    """
+    if read_words:
+        summary = planner.summarize(obs["instruction"])
+        if extra_summary is not None:
+            summary = summary + extra_summary
+    elif extra_summary is not None:
+        summary = extra_summary
+    else:
+        raise ValueError("with read_words=False the policy needs an extra summary (an instruction embedding)")
     current = obs["current_subtask"].float()
     index = current.argmax(1, keepdim=True)
     task_type = (obs["subtask_types"].long().gather(1, index) - 1).clamp(min=0)
@@ -82,9 +100,12 @@ class _PlannerActorCritic:
         planner_config: dict[str, Any],
         vocabulary: dict[str, Any],
         hidden: int = 64,
+        read_words: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._planner_kwargs = {"planner_config": planner_config, "vocabulary": vocabulary, "hidden": hidden}
+        self._planner_kwargs = {
+            "planner_config": planner_config, "vocabulary": vocabulary, "hidden": hidden, "read_words": read_words,
+        }  # fmt: skip
         kwargs.setdefault("ortho_init", False)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
@@ -98,7 +119,10 @@ class _PlannerActorCritic:
         data.update(self._planner_kwargs)
         return data
 
-    def _build_planner_modules(self, planner_config: dict[str, Any], vocabulary: dict[str, Any], hidden: int) -> None:
+    def _build_planner_modules(
+        self, planner_config: dict[str, Any], vocabulary: dict[str, Any], hidden: int, read_words: bool
+    ) -> None:
+        self.read_words = read_words
         self.planner = PlannerModel(PlannerConfig(**planner_config), PlannerVocabulary(**vocabulary))
         n_models = self.planner.vocabulary.n_models
         space = self.observation_space
@@ -112,13 +136,23 @@ class _PlannerActorCritic:
         nn.init.zeros_(self.execution_branch[-1].weight)
         nn.init.zeros_(self.execution_branch[-1].bias)
         d, n_types = self.planner.config.d_model, self.planner.vocabulary.n_types
+        self.embedding_projection: nn.Linear | None = None
+        if not read_words and EMBEDDING_KEY not in space.spaces:
+            raise ValueError(f"read_words=False needs an {EMBEDDING_KEY!r} observation (RouterBench-v0 with prompt_features='minilm')")
+        if EMBEDDING_KEY in space.spaces:
+            # a pretrained sentence embedding of the instruction, when the env offers one;
+            # zero at first, so the policy starts as the planner's selector
+            self.embedding_projection = nn.Linear(space[EMBEDDING_KEY].shape[0], d)
+            nn.init.zeros_(self.embedding_projection.weight)
+            nn.init.zeros_(self.embedding_projection.bias)
         self.value_head = nn.Sequential(nn.Linear(d + n_execution + 2 * n_types, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
     def _heads(
         self, obs: dict[str, torch.Tensor], action_masks: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Masked action logits ``(B, M)`` and values ``(B, 1)``."""
-        selector, summary = selector_logits_for_observation(self.planner, obs)
+        extra = self.embedding_projection(obs[EMBEDDING_KEY].float()) if self.embedding_projection is not None else None
+        selector, summary = selector_logits_for_observation(self.planner, obs, extra, self.read_words)
         execution = execution_features(obs)
         logits = selector + self.execution_branch(execution)
         mask = obs["action_mask"].bool()
@@ -204,7 +238,9 @@ def planner_policy_kwargs(checkpoint: dict[str, Any], hidden: int = 64) -> dict[
     }
 
 
-def planner_policy_kwargs_for_world(world: Any, planner_config: PlannerConfig, hidden: int = 64) -> dict[str, Any]:
+def planner_policy_kwargs_for_world(
+    world: Any, planner_config: PlannerConfig, hidden: int = 64, read_words: bool = True
+) -> dict[str, Any]:
     """Policy kwargs for a fresh (untrained) planner of ``world``: the from-scratch ablation."""
     from orchestai.phase1.train import vocabulary_for_world
 
@@ -212,6 +248,7 @@ def planner_policy_kwargs_for_world(world: Any, planner_config: PlannerConfig, h
         "planner_config": dataclasses.asdict(planner_config),
         "vocabulary": dataclasses.asdict(vocabulary_for_world(world)),
         "hidden": hidden,
+        "read_words": read_words,
     }
 
 

@@ -1,0 +1,50 @@
+"""Routing-report configuration (``configs/routing.yaml``); every key is also a flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from orchestai.configuration import require
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """What ``python -m orchestai.evaluate --env orchestai/RouterBench-v0`` compares, and how."""
+
+    data_dir: str = "../shared/data/routerbench"
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    reference_model: str = "gpt-4-1106-preview"
+    knn_k: int = 40
+    embeddings: str = "auto"
+    cache_dir: str = "runs/routing/cache"
+    ppo_cost_weights: list[float] = field(
+        default_factory=lambda: [0.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0]
+    )
+    ppo_timesteps: int = 30_000
+    ppo_n_envs: int = 4
+    ppo_n_steps: int = 256
+    ppo_batch_size: int = 256
+    ppo_n_epochs: int = 4
+    ppo_learning_rate: float = 1e-3
+    ppo_ent_coef: float = 0.01
+    ppo_init: str | None = None
+    ppo_prompt_features: str = "auto"
+    seed: int = 0
+    num_threads: int = 1
+    out_dir: str = "runs/routing"
+
+    def validate(self) -> None:
+        """Check value ranges (raises ``ValueError("field: problem")``)."""
+        require(0 < self.test_fraction < 1, "test_fraction", "must be within (0, 1)")
+        require(self.knn_k >= 1, "knn_k", "must be >= 1")
+        require(self.embeddings in ("auto", "yes", "no"), "embeddings", "must be auto, yes or no")
+        require(all(w >= 0 for w in self.ppo_cost_weights), "ppo_cost_weights", "must be >= 0")
+        require(self.ppo_timesteps >= 0, "ppo_timesteps", "must be >= 0 (0: no PPO router)")
+        require(self.ppo_n_envs >= 1 and self.ppo_n_steps >= 1, "ppo_n_envs", "ppo_n_envs and ppo_n_steps must be >= 1")
+        require(self.ppo_batch_size >= 1 and self.ppo_n_epochs >= 1, "ppo_batch_size", "must be >= 1")
+        require(self.ppo_learning_rate > 0, "ppo_learning_rate", "must be > 0")
+        require(self.num_threads >= 1, "num_threads", "must be >= 1")
+        require(
+            self.ppo_prompt_features in ("auto", "words", "minilm"), "ppo_prompt_features", "must be auto, words or minilm"
+        )

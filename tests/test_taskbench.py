@@ -1,0 +1,102 @@
+"""The TaskBench-format importer (UltraTool, RestBench) and the planner-vs-neighbour comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestai.data.schema import LogValidationError
+from orchestai.data.taskbench import load_taskbench
+from orchestai.evaluate.planning import compare_planners, format_table
+
+from .conftest import shared_data_or_skip
+
+TOOLS = ["search", "book", "pay", "alarm", "weather"]
+
+
+def _record(k: int, nodes: list[str], links: list[tuple[str, str]], request: str) -> dict:
+    return {
+        "id": k, "user_request": request, "task_nodes": [{"task": n} for n in nodes],
+        "task_links": [{"source": s, "target": t} for s, t in links],
+    }  # fmt: skip
+
+
+def _toy_records(n: int = 60) -> list[dict]:
+    records = []
+    for k in range(n):
+        if k % 3 == 0:
+            records.append(_record(k, ["search", "book", "pay"], [("search", "book"), ("book", "pay")], f"find and book a train {k} then pay"))
+        elif k % 3 == 1:
+            records.append(_record(k, ["weather", "alarm"], [("weather", "alarm")], f"check the weather {k} and set an alarm"))
+        else:
+            records.append(_record(k, ["search"], [], f"search the web for item {k}"))
+    return records
+
+
+def _write(path: Path, records: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    (path.parent / "tool_desc.json").write_text(json.dumps({"nodes": [{"id": t, "desc": t} for t in TOOLS]}))
+    return path
+
+
+def test_toy_file_becomes_plans_in_topological_order(tmp_path: Path):
+    records = [_record("r0", ["pay", "search", "book"], [("search", "book"), ("book", "pay")], "  book it  ")]
+    data = load_taskbench(_write(tmp_path / "plans.jsonl", records))
+    assert data.type_names == TOOLS
+    (example,) = data.examples
+    assert [TOOLS[t] for t in example.types] == ["search", "book", "pay"]
+    assert example.parents == ((), (0,), (1,))
+    assert example.instruction == "book it"
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (_record(0, ["teleport"], [], "x"), "task_nodes[0].task"),
+        (_record(0, ["search"], [("search", "pay")], "x"), "task_links[0].target"),
+        (_record(0, ["search", "book"], [("search", "book"), ("book", "search")], "x"), "task_links"),
+        ({"id": 0, "task_nodes": [{"task": "search"}]}, "user_request"),
+    ],
+)
+def test_bad_records_name_file_record_and_field(tmp_path: Path, record: dict, field: str):
+    path = _write(tmp_path / "bad.jsonl", [_record(9, ["search"], [], "fine"), record])
+    with pytest.raises(LogValidationError, match=r"bad.jsonl: record 1 .*" + re.escape(field)):
+        load_taskbench(path)
+
+
+def test_shared_ultratool_and_tmdb_counts():
+    ultratool = load_taskbench(shared_data_or_skip("ultratool", "data.json"))
+    assert len(ultratool.examples) == 3027 and len(ultratool.type_names) == 260
+    assert all(2 <= len(e.types) <= 5 for e in ultratool.examples)
+    tmdb = load_taskbench(shared_data_or_skip("tmdb", "data.json"))
+    assert len(tmdb.examples) == 100 and len(tmdb.type_names) == 46
+
+
+@pytest.mark.slow
+def test_planner_and_neighbour_comparison_end_to_end(tmp_path: Path):
+    data = _write(tmp_path / "plans.jsonl", _toy_records())
+    out = tmp_path / "run"
+    flags = ["--model-d-model", "32", "--model-slot-layers", "1", "--batch-size", "8", "--no-progress", "--learning-rate", "3e-3"]
+    train = subprocess.run(
+        [sys.executable, "-m", "orchestai.phase1.train", "--format", "taskbench", "--data", str(data), "--epochs", "25",
+         "--out-dir", str(out), *flags], capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    checkpoint = out / "phase1_best_model_60.pth"
+    results = compare_planners(checkpoint, embeddings="no", log=lambda *_: None)
+    assert set(results) == {"planner", "neighbour (bag of words)"}
+    # three plan shapes, each named by its words: both planners get them all right
+    assert results["neighbour (bag of words)"]["exact_plan"] == 1.0
+    assert results["planner"]["node_f1_record"] > 0.9
+    assert "link F1 (GNN4TaskPlan)" in format_table(results)
+    cli = subprocess.run(
+        [sys.executable, "-m", "orchestai.evaluate.planning", "--checkpoint", str(checkpoint), "--embeddings", "no",
+         "--json", str(tmp_path / "table.json")], capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads((tmp_path / "table.json").read_text())["planner"]["valid_dag"] == 1.0
