@@ -208,3 +208,12 @@ def test_sentence_embedding_observation_drives_a_policy_that_reloads(tmp_path):
     loaded = PPO.load(tmp_path / "router.zip", device="cpu")
     assert loaded.policy.read_words is False
     assert loaded.predict(obs, deterministic=True)[0] == model.predict(obs, deterministic=True)[0]
+
+
+def test_spec_round_trips_through_json_with_a_data_folder():
+    folder = shared_data_or_skip("routerbench")
+    env = gym.make("orchestai/RouterBench-v0", data_dir=str(folder), split="test", cost_weight=50.0)
+    again = gym.make(gym.envs.registration.EnvSpec.from_json(env.spec.to_json()))
+    assert again.unwrapped.cost_weight == 50.0 and again.unwrapped.n_workflows == env.unwrapped.n_workflows == 441
+    first, second = env.reset(seed=2)[0], again.reset(seed=2)[0]
+    assert all(np.array_equal(first[k], second[k]) for k in first)

@@ -100,3 +100,9 @@ def test_planner_and_neighbour_comparison_end_to_end(tmp_path: Path):
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     assert json.loads((tmp_path / "table.json").read_text())["planner"]["valid_dag"] == 1.0
+    plan = subprocess.run(
+        [sys.executable, "-m", "orchestai.plan", "find and book a train 99 then pay", "--checkpoint", str(checkpoint)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    assert [s["type"] for s in json.loads(plan.stdout)["subtasks"]][0] == "search"
