@@ -2,13 +2,14 @@
 
 Trains ``PlannerPolicy`` with the Phase 2 settings (``configs/phase2.yaml`` plus any of
 its flags, e.g. ``--init``, ``--masked``, ``--ent-coef``) in chunks of ``--chunk`` steps
-until ``--seconds`` have passed (or ``--timesteps`` is reached), evaluating the greedy
-policy on ``--eval-episodes`` held-out synthetic workflows (seeds ``--eval-seed``..)
-after every ``--eval-every`` steps and at the end. Prints one JSON line per evaluation,
-so parallel runs on a many-core machine can be compared on the same seeds. The
-DAG-loss monitor is not run (it never fired in the default runs; see the closing notes).
+until ``--seconds`` have passed or ``--timesteps`` is reached (200,000 in
+``configs/phase2.yaml``: raise it for long budgets), evaluating the greedy policy on
+``--eval-episodes`` held-out synthetic workflows (seeds ``--eval-seed``..) after every
+``--eval-every`` steps and at the end. Prints one JSON line per evaluation, so parallel
+runs on a many-core machine can be compared on the same seeds. The DAG-loss monitor is
+not run (it never fired in the default runs; see the closing notes).
 
-    python benchmarks/ppo_budget.py --init checkpoints/phase1_best_model_1000.pth --seconds 600
+    python benchmarks/ppo_budget.py --init checkpoints/phase1_best_model_1000.pth --seconds 1200 --timesteps 100000000 --eval-every 500000
 """
 
 from __future__ import annotations
