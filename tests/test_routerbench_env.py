@@ -142,7 +142,7 @@ def test_routing_report_cli_end_to_end(tmp_path):
     command = [
         sys.executable, "-m", "orchestai.evaluate", "--env", "orchestai/RouterBench-v0", "--data-dir", str(folder),
         "--ppo-timesteps", "512", "--ppo-n-steps", "64", "--ppo-batch-size", "64", "--ppo-cost-weights", "0", "1000",
-        "--embeddings", "no", "--out-dir", str(tmp_path),
+        "--embeddings", "no", "--ppo-prompt-features", "words", "--cache-dir", str(tmp_path / "cache"), "--out-dir", str(tmp_path),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
