@@ -137,7 +137,7 @@ class RouterBenchEnv(WorkflowEnv):
         self._log_source = "routerbench-replay"
         self._cache_structures = prompts_per_episode == 1
         self._episode_prompts: list[RouterBenchPrompt] = []
-        self._episode_rows: list[int] = []
+        self._episode_embedding: np.ndarray | None = None
         if prompt_features not in PROMPT_FEATURES:
             raise ValueError(f"prompt_features must be one of {PROMPT_FEATURES}, got {prompt_features!r}")
         self.prompt_features = prompt_features
@@ -169,16 +169,16 @@ class RouterBenchEnv(WorkflowEnv):
     def _draw_workflow(self, index: int | None) -> tuple[WorkflowSpec, int]:
         if self.prompts_per_episode == 1:
             workflow, index = super()._draw_workflow(index)
-            self._episode_rows = [index]
             self._episode_prompts = [self.prompts[index]]
+            self._episode_embedding = self._embedding_of([index])
             return workflow, index
         if index is not None:
             raise ValueError("options['workflow_index'] picks a prompt only when prompts_per_episode == 1")
         rng = self.np_random
         chosen = rng.choice(len(self.prompts), size=self.prompts_per_episode, replace=False).tolist()
         parents = [()] + [(int(rng.integers(j)),) if rng.random() < 0.5 else () for j in range(1, len(chosen))]
-        self._episode_rows = chosen
         self._episode_prompts = [self.prompts[k] for k in chosen]
+        self._episode_embedding = self._embedding_of(chosen)
         return self._workflow_of(chosen, parents=parents), -1
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -189,12 +189,17 @@ class RouterBenchEnv(WorkflowEnv):
         info["sample_ids"] = [p.sample_id for p in self._episode_prompts]
         return observation, info
 
+    def _embedding_of(self, rows: list[int]) -> np.ndarray | None:
+        """The mean of the prompts' embeddings, back to unit length (once per episode)."""
+        if self._embeddings is None:
+            return None
+        vector = self._embeddings[rows].mean(0)
+        return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+
     def _observation(self) -> dict[str, np.ndarray]:
         observation = super()._observation()
-        if self._embeddings is not None:
-            # the mean of the episode's prompt embeddings, back to unit length
-            vector = self._embeddings[self._episode_rows].mean(0)
-            observation[EMBEDDING_KEY] = (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+        if self._episode_embedding is not None:
+            observation[EMBEDDING_KEY] = self._episode_embedding.copy()
         return observation
 
     def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float]:

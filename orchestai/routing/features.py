@@ -1,4 +1,4 @@
-"""Prompt features for routing: common-prefix stripping, TF-IDF, optional sentence embeddings.
+"""Prompt features for routing: common-prefix stripping and TF-IDF.
 
 RouterBench's ARC-Challenge and Winogrande prompts all start with the same few-shot
 prefix (about 1,700 and 1,270 characters here). Left in, it dominates every feature
