@@ -6,8 +6,11 @@ until ``--seconds`` have passed or ``--timesteps`` is reached (200,000 in
 ``configs/phase2.yaml``: raise it for long budgets), evaluating the greedy policy on
 ``--eval-episodes`` held-out synthetic workflows (seeds ``--eval-seed``..) after every
 ``--eval-every`` steps and at the end. Prints one JSON line per evaluation, so parallel
-runs on a many-core machine can be compared on the same seeds. The DAG-loss monitor is
-not run (it never fired in the default runs; see the closing notes).
+runs on a many-core machine can be compared on the same seeds; writes SB3's
+``progress.csv`` and the final ``ppo_model.zip`` to ``--out-dir``. The learning rate is
+constant (``--lr-schedule`` is ignored: an open-ended budget has no end to decay
+towards). The DAG-loss monitor is not run (it never fired in the default runs; see the
+closing notes).
 
     python benchmarks/ppo_budget.py --init checkpoints/phase1_best_model_1000.pth --seconds 1200 --timesteps 100000000 --eval-every 500000
 """
@@ -15,12 +18,15 @@ not run (it never fired in the default runs; see the closing notes).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
+from pathlib import Path
 
 import torch
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import configure
 
 from orchestai.configuration import add_config_flags, apply_flags, load_yaml_config
 from orchestai.envs import WORKFLOW_ENV_ID
@@ -43,10 +49,12 @@ def main() -> None:
     args = vars(parser.parse_args())
     seconds, chunk, eval_every, label = args.pop("seconds"), args.pop("chunk"), args.pop("eval_every"), args.pop("label")
     config = apply_flags(load_yaml_config(Phase2Config, args.pop("config")), args)
+    config = dataclasses.replace(config, lr_schedule="constant")
     torch.set_num_threads(config.num_threads)
     world = World.load(config.world)
     venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=config.n_envs, seed=config.seed, env_kwargs=environment_kwargs(config, "train"))
     model = build_model(config, venv, world)
+    model.set_logger(configure(str(Path(config.out_dir)), ["csv"]))  # SB3's progress.csv, to see how training went
     test_kwargs = environment_kwargs(config, "test")
 
     def report(elapsed: float) -> None:
@@ -67,6 +75,7 @@ def main() -> None:
             reported_at, next_eval = model.num_timesteps, next_eval + eval_every
     if reported_at != model.num_timesteps:
         report(time.perf_counter() - started)
+    model.save(Path(config.out_dir) / "ppo_model.zip")
     sys.stdout.flush()
 
 

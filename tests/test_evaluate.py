@@ -5,7 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from orchestai.evaluate.baselines import BestExpectedUtilityPolicy, CheapestPolicy, OraclePolicy, RandomPolicy, StrongestPolicy
+from orchestai.evaluate.baselines import (
+    BestExpectedUtilityPolicy,
+    CheapestPolicy,
+    ErrorAwareExpectedUtilityPolicy,
+    OraclePolicy,
+    RandomPolicy,
+    StrongestPolicy,
+)
 from orchestai.evaluate.report import pareto_front, summary_rows
 from orchestai.evaluate.rollouts import PolicyResult, evaluate_policy
 
@@ -42,3 +49,21 @@ def test_baselines_order_as_their_definitions_imply():
     assert (
         results["oracle"].returns.mean() > results["best_expected_utility"].returns.mean() > results["random"].returns.mean()
     )
+
+
+def test_error_aware_rule_stops_calling_a_model_that_errored():
+    import gymnasium as gym
+
+    from orchestai.envs import WORKFLOW_ENV_ID
+    from orchestai.world.simulator import DOWN
+
+    env = gym.make(WORKFLOW_ENV_ID)
+    obs, _ = env.reset(seed=7)
+    greedy, aware = BestExpectedUtilityPolicy(), ErrorAwareExpectedUtilityPolicy()
+    favourite = greedy.act(obs, env)
+    assert aware.act(obs, env) == favourite  # no feedback yet: the same choice
+    env.unwrapped._conditions[favourite] = DOWN
+    obs, *_ = env.step(favourite)  # times out with an error; the same subtask is decided again
+    assert greedy.act(obs, env) == favourite  # the plain rule calls it again
+    switched = aware.act(obs, env)
+    assert switched != favourite and obs["action_mask"][switched] == 1

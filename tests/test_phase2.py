@@ -20,7 +20,7 @@ from orchestai.phase2.monitor import DagLossMonitor
 from orchestai.phase2.ppo import build_model, monitor_data
 from orchestai.planner.checkpoint import load_planner
 from orchestai.planner.model import NEG_INF
-from orchestai.policies.planner_policy import selector_logits_for_observation
+from orchestai.policies.planner_policy import model_features, selector_logits_for_observation
 from orchestai.world.world import World
 
 
@@ -77,6 +77,27 @@ def test_policy_starts_exactly_as_the_phase1_selector(phase1_checkpoint: Path, w
 
 
 @pytest.mark.slow
+def test_model_branch_scores_every_model_with_the_same_function(phase1_checkpoint: Path, world: World):
+    # what a model's estimates and health say about it must not depend on its position:
+    # swapping two models' rows swaps their scores and leaves the others unchanged
+    venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=2, seed=1)
+    model = build_model(_phase2(init=str(phase1_checkpoint)), venv, world)
+    branch = model.policy.model_branch
+    torch.manual_seed(0)
+    torch.nn.init.normal_(branch[-1].weight)  # zero at initialisation: give it something to compute
+    tensors = model.policy.obs_to_tensor(venv.reset())[0]
+    tensors["model_health"] = torch.rand_like(tensors["model_health"])
+    with torch.no_grad():
+        scores = branch(model_features(tensors)).squeeze(-1)
+        swapped = {key: value.clone() for key, value in tensors.items()}
+        for key in ("model_estimates", "model_health"):
+            swapped[key][:, [0, 5]] = tensors[key][:, [5, 0]]
+        swapped_scores = branch(model_features(swapped)).squeeze(-1)
+    assert not torch.allclose(scores[:, 0], scores[:, 5])
+    torch.testing.assert_close(swapped_scores[:, [5, 0]], scores[:, [0, 5]])
+    torch.testing.assert_close(swapped_scores[:, 1:5], scores[:, 1:5])
+
+
 def test_tiny_ppo_run_saves_reloads_and_acts(phase1_checkpoint: Path, world: World, tmp_path: Path):
     from sb3_contrib import MaskablePPO
     from stable_baselines3 import PPO
@@ -94,6 +115,30 @@ def test_tiny_ppo_run_saves_reloads_and_acts(phase1_checkpoint: Path, world: Wor
         b, _ = reloaded.predict(obs, deterministic=True, **kwargs)
         np.testing.assert_array_equal(a, b)
         assert all(obs["action_mask"][i, a[i]] for i in range(len(a)))  # only capable models
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_learning_rate_schedule(world: World, schedule: str):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class RecordRate(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rates: list[float] = []
+
+        def _on_rollout_start(self) -> None:
+            self.rates.append(self.model.policy.optimizer.param_groups[0]["lr"])
+
+        def _on_step(self) -> bool:
+            return True
+
+    venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=2, seed=0)
+    model = build_model(_phase2(learning_rate=1e-3, lr_schedule=schedule), venv, world)
+    recorder = RecordRate()
+    model.learn(512, callback=recorder)  # two rollouts of 2 x 128 steps, an update after each
+    rates = recorder.rates + [model.policy.optimizer.param_groups[0]["lr"]]
+    expected = [1e-3, 1e-3, 1e-3] if schedule == "constant" else [1e-3, 0.5e-3, 0.0]
+    assert rates == pytest.approx(expected)
 
 
 @pytest.mark.slow

@@ -151,6 +151,56 @@ def test_action_mask_key_matches_action_masks_and_invalid_action_is_a_wasted_fai
     assert info["attempt"] == 2  # the same subtask is decided again
 
 
+def test_model_estimates_are_the_published_numbers_for_the_current_subtask(world: World):
+    env = gym.make(WORKFLOW_ENV_ID)
+    obs, _ = env.reset(seed=3)
+    inner = env.unwrapped
+    rng = np.random.default_rng(0)
+    checked_reduced_quality = False
+    for _ in range(60):
+        ctx = inner.current_context()
+        t = ctx["task_type"]
+        offset = float(world.difficulty_offset[t])
+        expected = np.array(
+            [
+                [
+                    inner.simulator.success_probability(t, m, offset, ctx["input_quality"]),
+                    world.expected_cost(m, ctx["input_tokens"], ctx["output_tokens"]) / inner._cost_scale,
+                    inner.simulator.expected_latency_s(m, ctx["output_tokens"]) / inner._time_scale,
+                ]
+                for m in range(world.n_models)
+            ]
+        )
+        np.testing.assert_allclose(obs["model_estimates"], expected, rtol=1e-5, atol=1e-9)
+        assert np.all((obs["model_estimates"][:, 0] > 0) == world.capable[t])
+        checked_reduced_quality |= ctx["input_quality"] < 1.0
+        obs, _, terminated, _, _ = env.step(_valid_actions(env, obs, rng))
+        if terminated:
+            obs, _ = env.reset()
+    assert checked_reduced_quality  # the success estimate followed a weaker upstream result
+
+
+def test_model_health_counts_errors_apart_from_wrong_answers():
+    from orchestai.world.simulator import DOWN
+
+    env = gym.make(WORKFLOW_ENV_ID)
+    obs, _ = env.reset(seed=4)
+    inner = env.unwrapped
+    assert obs["progress"][6] == inner.max_retries + 1
+    capable = np.flatnonzero(obs["action_mask"])
+    down, wrong = int(capable[0]), int(capable[1])
+    inner._conditions[down] = DOWN
+    obs, *_ = env.step(down)
+    assert obs["model_health"][down, 1] == 1.0 and obs["model_health"][down, 3] == 1.0  # failed with an error
+    inner._difficulty[inner.current_subtask] = 50.0  # hopeless: the answer is wrong, but it comes back
+    obs, *_ = env.step(wrong)
+    assert obs["model_health"][wrong, 1] == 1.0 and obs["model_health"][wrong, 3] == 0.0
+    incapable = int(np.flatnonzero(obs["action_mask"] == 0)[0])
+    obs, *_ = env.step(incapable)
+    assert obs["model_health"][incapable, 3] == 1.0  # a model that cannot do the task errors like a down one
+    assert obs["progress"][6] == inner.max_retries + 1 - 3  # attempts left for this subtask
+
+
 def test_retry_limit_ends_the_episode_in_failure():
     env = gym.make(WORKFLOW_ENV_ID, max_retries=1)
     obs, _ = env.reset(seed=0)

@@ -26,6 +26,16 @@ _WORD = re.compile(r"[a-z0-9]+")
 _WORD_IDS: dict[int, dict[str, int]] = {}
 _TOKEN = re.compile(r"[a-z0-9]+|[.!?](?=\s|$)")  # a word, or a sentence end
 
+# A faster path for plain ASCII text (what the env renders on every reset), giving the
+# same tokens as _TOKEN: whitespace becomes spaces, sentence ends become a marker, every
+# other character that is not a letter or digit a space, then str.split().
+_END_MARKER = "\x00"
+_SENTENCE_END = re.compile(r"[.!?](?= |$)")  # after _TO_SPACE, all white space is " "
+_ASCII_WHITESPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
+_TO_SPACE = str.maketrans(_ASCII_WHITESPACE, " " * len(_ASCII_WHITESPACE))
+_KEPT = set("abcdefghijklmnopqrstuvwxyz0123456789 " + _END_MARKER)
+_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _KEPT})
+
 
 @dataclass(frozen=True)
 class HashTokenizer:
@@ -49,17 +59,27 @@ class HashTokenizer:
         followed by the truncation id.
         """
         cache = _WORD_IDS.setdefault(self.vocab_size, {})
-        ids = []
-        for token in _TOKEN.findall(text.lower()):
-            token_id = cache.get(token)
-            if token_id is None:
-                token_id = cache[token] = SENTENCE_END_ID if token in ".!?" else _hashed_id(token, self.vocab_size)
-            ids.append(token_id)
+        tokens = tokenize(text)
+        ids = list(map(cache.get, tokens))
+        if None in ids:  # words seen for the first time
+            for k, token in enumerate(tokens):
+                if ids[k] is None:
+                    is_end = token in ".!?" or token == _END_MARKER
+                    ids[k] = cache[token] = SENTENCE_END_ID if is_end else _hashed_id(token, self.vocab_size)
         if len(ids) > self.max_tokens:
             ids = ids[: self.max_tokens - 1] + [TRUNCATED_ID]
         out = np.zeros(self.max_tokens, dtype=np.int64)
         out[: len(ids)] = ids
         return out
+
+
+def tokenize(text: str) -> list[str]:
+    """The tokens of ``text``: lower-cased words, and sentence ends (``.``, ``!``, ``?`` or a marker standing for one)."""
+    lower = text.lower()
+    if not lower.isascii() or _END_MARKER in lower:
+        return _TOKEN.findall(lower)
+    marked = _SENTENCE_END.sub(f" {_END_MARKER} ", lower.translate(_TO_SPACE))
+    return marked.translate(_SEPARATORS).split()
 
 
 @lru_cache(maxsize=1 << 16)

@@ -54,7 +54,10 @@ class RouterBenchEnv(WorkflowEnv):
     ``instruction_embedding``: the (384,) all-MiniLM-L6-v2 embedding of the prompt (the
     normalised mean over an episode's prompts), computed once and cached in
     ``cache_dir``. Nothing is hidden:
-    no difficulty noise, overloads or outages, so ``model_health`` only counts calls.
+    no difficulty noise, overloads or outages, so ``model_health`` only counts calls
+    and failures (never errors). ``model_estimates`` carry each model's mean score on the
+    prompt's data set over the *training* prompts, its prices applied to the prompt's
+    token counts, and its expected latency.
 
     ## Rewards
 
@@ -202,13 +205,13 @@ class RouterBenchEnv(WorkflowEnv):
             observation[EMBEDDING_KEY] = self._episode_embedding.copy()
         return observation
 
-    def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float]:
+    def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float, bool]:
         prompt, name = self._episode_prompts[i], self._model_names[model]
         output_tokens = max(1, round(prompt.response_chars.get(name, 0) / CHARS_PER_TOKEN))
         noise = self._noise[i * (self.max_retries + 1) + attempt - 1]
         latency = self.simulator.latency_s(model, output_tokens, NORMAL, noise[1], noise[2])
         expected = self.simulator.expected_latency_s(model, output_tokens, NORMAL)
-        return prompt.scores[name] >= 0.5, prompt.costs[name], latency, expected
+        return prompt.scores[name] >= 0.5, prompt.costs[name], latency, expected, False
 
     def _output_quality(self, task_type: int, model: int) -> float:
         return 1.0  # a recorded outcome does not depend on its inputs' quality

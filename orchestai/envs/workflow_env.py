@@ -14,14 +14,15 @@ from gymnasium import spaces
 
 from orchestai.data.schema import SCHEMA_VERSION
 from orchestai.data.tokenizer import HashTokenizer
-from orchestai.world.simulator import NORMAL, ExecutionSimulator
+from orchestai.world.simulator import DOWN, NORMAL, ExecutionSimulator
 from orchestai.world.templates import WorkflowRenderer, generate_templates
 from orchestai.world.workflow import SUBTASK_FEATURES, WorkflowSpec, subtask_feature_matrix
 from orchestai.world.world import World
 
 SUBTASK_STATE = 6
-MODEL_HEALTH = 3
-PROGRESS = 6
+MODEL_HEALTH = 4
+MODEL_ESTIMATES = 3
+PROGRESS = 7
 # upper bound of features with no natural maximum (costs, times, counts): finite, so that
 # checkers and normalising wrappers do not meet infinities
 UNBOUNDED = float(np.finfo(np.float32).max)
@@ -52,9 +53,10 @@ class _Structure:
     features: np.ndarray
     adjacency: np.ndarray
     initial_state: np.ndarray
+    estimates: np.ndarray
 
     @classmethod
-    def of(cls, workflow: WorkflowSpec, max_subtasks: int) -> _Structure:
+    def of(cls, workflow: WorkflowSpec, max_subtasks: int, estimates: np.ndarray) -> _Structure:
         n = workflow.n_subtasks
         children: list[list[int]] = [[] for _ in range(n)]
         for parent, child in workflow.edges():
@@ -72,7 +74,7 @@ class _Structure:
         state[list(roots), 1] = 1.0  # ... except the roots, which are ready
         state[list(roots), 2] = 0.0
         state[:n, 5] = 1.0  # input quality
-        for array in (types_obs, features, adjacency):
+        for array in (types_obs, features, adjacency, estimates):
             array.setflags(write=False)
         return cls(
             np.array(workflow.types),
@@ -83,6 +85,7 @@ class _Structure:
             features,
             adjacency,
             state,
+            estimates,
         )
 
 
@@ -125,8 +128,9 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     | ``current_subtask`` | (N,) float32 | one-hot: the subtask being decided |
     | ``current_type`` | (T,) float32 | one-hot: its task type |
     | ``action_mask`` | (M,) int8 | 1 for models that can do the current subtask |
-    | ``model_health`` | (M, 3) float32 | calls this episode / 10, failure rate seen, mean latency seen / expected |
-    | ``progress`` | (6,) float32 | cost / cost scale, makespan / time scale, budget left (fraction), subtasks done (fraction), current attempt / (retries + 1), current input quality |
+    | ``model_health`` | (M, 4) float32 | calls this episode / 10, failure rate seen, mean latency seen / expected, error rate seen (calls that timed out with an error and no charge) |
+    | ``model_estimates`` | (M, 3) float32 | for the current subtask, from the world's published numbers: success probability at the type's mean difficulty and the current input quality in normal conditions (0 if incapable), expected cost / cost scale, expected latency / time scale |
+    | ``progress`` | (7,) float32 | cost / cost scale, makespan / time scale, budget left (fraction), subtasks done (fraction), current attempt / (retries + 1), current input quality, attempts left for the current subtask (this one included) |
 
     ## Rewards
 
@@ -226,6 +230,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 "current_type": spaces.Box(0.0, 1.0, (t,), np.float32),
                 "action_mask": spaces.Box(0, 1, (m,), np.int8),
                 "model_health": spaces.Box(0.0, UNBOUNDED, (m, MODEL_HEALTH), np.float32),
+                "model_estimates": spaces.Box(0.0, UNBOUNDED, (m, MODEL_ESTIMATES), np.float32),
                 "progress": spaces.Box(0.0, UNBOUNDED, (PROGRESS,), np.float32),
             }
         )
@@ -235,6 +240,11 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._subtask_onehots = np.eye(n, dtype=np.float32)
         self._initial_health = np.zeros((m, MODEL_HEALTH), dtype=np.float32)
         self._initial_health[:, 2] = 1.0
+        self._published_success = self._published_success_table()
+        self._quality_sensitivity = self.world.config.conditions.input_quality_sensitivity
+        models = range(self.world.n_models)
+        self._expected_ttft = np.array([self.simulator.expected_latency_s(k, 0) for k in models])
+        self._expected_per_token = np.array([self.simulator.expected_latency_s(k, 1) for k in models]) - self._expected_ttft
         self._structures: dict[int, _Structure] = {}
         self._cache_structures = True  # False where one index can stand for different workflows
         self._log_source = "synthetic"
@@ -289,13 +299,13 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             workflow, index = self._draw_workflow(options.get("workflow_index"))
             structure = self._structures.get(index)
             if structure is None:
-                structure = _Structure.of(workflow, self.max_subtasks)
+                structure = _Structure.of(workflow, self.max_subtasks, self._call_estimates(workflow))
                 if self._cache_structures:
                     self._structures[index] = structure
         else:
             if workflow.n_subtasks > self.max_subtasks:
                 raise ValueError(f"workflow {workflow.id!r} has more than {self.max_subtasks} subtasks")
-            structure = _Structure.of(workflow, self.max_subtasks)
+            structure = _Structure.of(workflow, self.max_subtasks, self._call_estimates(workflow))
         self._start_episode(workflow, structure)
         return self._observation(), self._info()
 
@@ -325,6 +335,8 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._calls = [0] * self.world.n_models
         self._failures = [0] * self.world.n_models
         self._latency_ratio_sum = [0.0] * self.world.n_models
+        self._errors = [0] * self.world.n_models
+        self._estimates = structure.estimates.copy()  # success column rescaled as input qualities fall
 
         self._ready_time = [0.0] * n
         self._input_quality = [1.0] * n
@@ -352,9 +364,11 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         attempt = self._attempts[i] + 1
         self._attempts[i] = attempt
         if self._capable[task_type][model]:
-            success, cost, latency, expected = self._call(i, model, attempt)
+            success, cost, latency, expected, error = self._call(i, model, attempt)
         else:
-            success, cost, latency, expected = False, 0.0, self.invalid_action_latency_s, self.invalid_action_latency_s
+            success, cost, latency, expected, error = (
+                False, 0.0, self.invalid_action_latency_s, self.invalid_action_latency_s, True,
+            )  # fmt: skip
         start = self._ready_time[i]
         end = start + latency
         self._ready_time[i] = end  # a retry starts when this attempt ends
@@ -382,11 +396,12 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         calls = self._calls[model] = self._calls[model] + 1
         if not success:
             self._failures[model] += 1
+        if error:
+            self._errors[model] += 1
         self._latency_ratio_sum[model] += latency / expected if expected > 0 else 1.0
-        health = self._health[model]
-        health[0] = calls / 10.0
-        health[1] = self._failures[model] / calls
-        health[2] = self._latency_ratio_sum[model] / calls
+        self._health[model] = (
+            calls / 10.0, self._failures[model] / calls, self._latency_ratio_sum[model] / calls, self._errors[model] / calls,
+        )  # fmt: skip
 
         state = self._state
         state[i, 3] = attempt / (self.max_retries + 1)
@@ -406,6 +421,9 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 if self._waiting_on[child] == 0:
                     heapq.heappush(self._ready, child)
                     state[child, 1], state[child, 2] = 1.0, 0.0
+                    child_quality = self._input_quality[child]
+                    if child_quality < 1.0:  # final now: all its inputs are in
+                        self._estimates[child, :, 0] *= 1.0 - self._quality_sensitivity * (1.0 - child_quality)
             if self._n_done == self._n:
                 terminated = True
                 self.success = True
@@ -422,8 +440,9 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             info["log"] = self.episode_log()
         return self._observation(), reward, terminated, False, info
 
-    def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float]:
-        """Success, cost, latency and expected latency of calling capable ``model`` on subtask ``i``."""
+    def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float, bool]:
+        """Success, cost, latency, expected latency and error (a down model's time-out) of calling capable ``model`` on subtask ``i``."""
+        condition = self._conditions[model]
         success, cost, latency = self.simulator.outcome(
             self._types[i],
             model,
@@ -431,10 +450,30 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self._out_tokens[i],
             self._difficulty[i],
             self._input_quality[i],
-            self._conditions[model],
+            condition,
             self._noise[i * (self.max_retries + 1) + attempt - 1],
         )
-        return success, cost, latency, self.simulator.expected_latency_s(model, self._out_tokens[i], NORMAL)
+        expected = self.simulator.expected_latency_s(model, self._out_tokens[i], NORMAL)
+        return success, cost, latency, expected, condition == DOWN
+
+    def _published_success_table(self) -> np.ndarray:
+        """``(T, M)`` success probabilities at each type's mean difficulty with perfect inputs (0 where incapable)."""
+        table = np.zeros((self.world.n_types, self.world.n_models), dtype=np.float32)
+        for t in range(self.world.n_types):
+            offset = float(self.world.difficulty_offset[t])
+            for m in range(self.world.n_models):
+                table[t, m] = self.simulator.success_probability(t, m, offset)
+        return table
+
+    def _call_estimates(self, workflow: WorkflowSpec) -> np.ndarray:
+        """``model_estimates`` ``(n, M, 3)`` of each subtask with perfect inputs (success probability, scaled cost and latency)."""
+        inputs = np.asarray(workflow.input_tokens, dtype=np.float64)[:, None]
+        outputs = np.asarray(workflow.output_tokens, dtype=np.float64)[:, None]
+        world = self.world
+        cost = (inputs * world.price_input[None, :] + outputs * world.price_output[None, :]) / self._cost_scale
+        latency = self._expected_ttft[None, :] + outputs * self._expected_per_token[None, :]
+        success = self._published_success[np.asarray(workflow.types, dtype=np.int64)]
+        return np.stack([success, cost, latency / self._time_scale], axis=-1).astype(np.float32)
 
     def _output_quality(self, task_type: int, model: int) -> float:
         """Quality of a successful result, passed on to the subtask's children as input quality."""
@@ -454,6 +493,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 self._n_done / self._n,
                 self._attempts[i] / (self.max_retries + 1),
                 self._input_quality[i],
+                self.max_retries + 1 - self._attempts[i],
             ],
             dtype=np.float32,
         )
@@ -467,6 +507,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "current_type": self._type_onehots[task_type].copy(),
             "action_mask": self._masks[task_type].copy(),
             "model_health": self._health.copy(),
+            "model_estimates": self._estimates[i].copy(),
             "progress": progress,
         }
 

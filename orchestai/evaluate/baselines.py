@@ -115,6 +115,25 @@ class BestExpectedUtilityPolicy:
         return int(np.argmax(self.scores(_unwrapped(env))))
 
 
+class ErrorAwareExpectedUtilityPolicy(BestExpectedUtilityPolicy):
+    """Best expected utility, avoiding every model that has answered with an error in this episode.
+
+    The simplest use of execution feedback: an error (a time-out with no charge) means
+    the model is down for the episode, so it is not called again while another capable
+    model is left. A hand-written reference for what PPO can learn from feedback.
+    """
+
+    name = "error_aware_expected_utility"
+
+    def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
+        """Best expected-utility model among those that have not errored."""
+        scores = np.array(self.scores(_unwrapped(env)))
+        errored = obs["model_health"][:, 3] > 0
+        if np.any(obs["action_mask"].astype(bool) & ~errored):
+            scores[errored] = -np.inf
+        return int(np.argmax(scores))
+
+
 class OraclePolicy:
     """Greedy expected utility computed with the hidden truth: this subtask's difficulty and every model's condition."""
 
@@ -174,5 +193,6 @@ BASELINES: dict[str, type] = {
     "cheapest": CheapestPolicy,
     "strongest": StrongestPolicy,
     "best_expected_utility": BestExpectedUtilityPolicy,
+    "error_aware_expected_utility": ErrorAwareExpectedUtilityPolicy,
     "oracle": OraclePolicy,
 }

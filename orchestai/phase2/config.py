@@ -19,11 +19,12 @@ class Phase2Config:
     masked: bool = False
     seed: int = 0
     learning_rate: float = 3e-4
+    lr_schedule: str = "linear"
     n_steps: int = 512
     batch_size: int = 256
     n_epochs: int = 4
     gamma: float = 1.0
-    gae_lambda: float = 0.95
+    gae_lambda: float = 0.8
     clip_range: float = 0.2
     ent_coef: float = 0.0
     vf_coef: float = 0.5
@@ -51,6 +52,7 @@ class Phase2Config:
         require(self.n_envs >= 1, "n_envs", "must be >= 1")
         require(self.vec_env in ("dummy", "subproc"), "vec_env", "must be dummy or subproc")
         require(self.learning_rate > 0, "learning_rate", "must be > 0")
+        require(self.lr_schedule in ("constant", "linear"), "lr_schedule", "must be constant or linear")
         require(
             self.n_steps >= 1 and self.batch_size >= 1 and self.n_epochs >= 1,
             "n_steps",

@@ -105,10 +105,16 @@ def build_model(config: Phase2Config, venv: Any, world: Any, read_words: bool = 
             "aux_batch_size": config.aux_batch_size,
             "aux_seed": config.seed,
         }
+    learning_rate: Any = config.learning_rate
+    if config.lr_schedule == "linear":
+        from stable_baselines3.common.utils import LinearSchedule
+
+        # from learning_rate down to 0 over one learn() call, as rl-zoo3's "lin_" schedules
+        learning_rate = LinearSchedule(config.learning_rate, 0.0, 1.0)
     model = algo(
         policy,
         venv,
-        learning_rate=config.learning_rate,
+        learning_rate=learning_rate,
         n_steps=config.n_steps,
         batch_size=config.batch_size,
         n_epochs=config.n_epochs,

@@ -5,8 +5,11 @@ included, so the fine-tuned planner can still plan). For the env's current subta
 scores the models with the planner's selector from the instruction encoding, the
 subtask's type and features (``subtask_features`` plus its input quality), then adds
 the output of an *execution branch*: an MLP over what logs never show (attempts,
-model health, cost and time so far). The branch's last layer starts at zero, so right
-after initialisation the policy acts exactly like the Phase 1 selector. The action
+model health, cost and time so far), and the output of a *model branch*: one small MLP
+applied to every model alike, reading that model's published estimates for the
+current subtask (``model_estimates``), its health this episode and the decision's
+context (attempts left, input quality, progress). Both branches' last layers start at
+zero, so right after initialisation the policy acts exactly like the Phase 1 selector. The action
 mask from the observation is applied to the logits, so plain PPO never samples a
 model that cannot do the subtask. The value head is new. Where the observation has an
 ``instruction_embedding`` (``orchestai/RouterBench-v0`` with ``prompt_features="minilm"``),
@@ -72,6 +75,40 @@ def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
     )
 
 
+def model_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """What the model branch reads, per model ``(B, M, F)``: its published estimates and health, and the decision's context.
+
+    Estimates (success probability, cost, latency for the current subtask) enter as
+    probability, log-probability, log-cost and latency, and as the terms of an
+    expected-utility score; the context (progress, the current subtask's state and
+    static features) is the same for every model.
+    """
+    estimates = obs["model_estimates"].float()
+    success, cost, latency = estimates[..., 0:1], estimates[..., 1:2], estimates[..., 2:3]
+    attempts_left = obs["progress"].float()[:, 6:7].unsqueeze(1)
+    capable = (success > 0).float()
+    per_model = torch.cat(
+        [
+            success,
+            torch.log(success + 1e-3),
+            torch.log(cost + 1e-6) / 10.0,
+            latency,
+            # the terms of an expected-utility score, spelt out: expected spend until a
+            # success, and the probability that every remaining attempt fails
+            capable * latency / (success + 0.05),
+            capable * torch.log(cost / (success + 0.05) + 1e-6) / 10.0,
+            torch.exp(torch.log1p(-success.clamp(max=0.999)) * attempts_left),
+            obs["model_health"].float(),
+        ],
+        dim=-1,
+    )
+    current = obs["current_subtask"].float()
+    state = (obs["subtask_state"].float() * current.unsqueeze(-1)).sum(1)
+    static = (obs["subtask_features"].float() * current.unsqueeze(-1)).sum(1)
+    context = torch.cat([obs["progress"].float(), state, static], dim=1)
+    return torch.cat([per_model, context.unsqueeze(1).expand(-1, per_model.shape[1], -1)], dim=-1)
+
+
 def remaining_work(obs: dict[str, torch.Tensor], n_types: int) -> torch.Tensor:
     """For the value head: per task type, how many subtasks are not done yet (/ 4), and the current type."""
     types = obs["subtask_types"].long()
@@ -89,6 +126,7 @@ class _PlannerActorCritic:
 
     planner: PlannerModel
     execution_branch: nn.Sequential
+    model_branch: nn.Sequential
     value_head: nn.Sequential
     action_dist: CategoricalDistribution
 
@@ -135,6 +173,15 @@ class _PlannerActorCritic:
         self.execution_branch = nn.Sequential(nn.Linear(n_execution, hidden), nn.Tanh(), nn.Linear(hidden, n_models))
         nn.init.zeros_(self.execution_branch[-1].weight)
         nn.init.zeros_(self.execution_branch[-1].bias)
+        # one scorer shared by all models: what a model's estimates and health mean for
+        # its logit is the same for every model, so it is learnt once
+        n_per_model = (
+            7 + space["model_health"].shape[1] + space["progress"].shape[0]
+            + space["subtask_state"].shape[1] + space["subtask_features"].shape[1]
+        )  # fmt: skip
+        self.model_branch = nn.Sequential(nn.Linear(n_per_model, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        nn.init.zeros_(self.model_branch[-1].weight)
+        nn.init.zeros_(self.model_branch[-1].bias)
         d, n_types = self.planner.config.d_model, self.planner.vocabulary.n_types
         self.embedding_projection: nn.Linear | None = None
         if not read_words and EMBEDDING_KEY not in space.spaces:
@@ -154,7 +201,7 @@ class _PlannerActorCritic:
         extra = self.embedding_projection(obs[EMBEDDING_KEY].float()) if self.embedding_projection is not None else None
         selector, summary = selector_logits_for_observation(self.planner, obs, extra, self.read_words)
         execution = execution_features(obs)
-        logits = selector + self.execution_branch(execution)
+        logits = selector + self.execution_branch(execution) + self.model_branch(model_features(obs)).squeeze(-1)
         mask = obs["action_mask"].bool()
         if action_masks is not None:
             mask = mask & torch.as_tensor(action_masks, dtype=torch.bool, device=mask.device).reshape(mask.shape)

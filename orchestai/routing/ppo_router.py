@@ -49,6 +49,7 @@ def train_ppo_router(config: RoutingConfig, data: RouterBenchData, cost_weight: 
         init=config.ppo_init,
         n_envs=config.ppo_n_envs,
         learning_rate=config.ppo_learning_rate,
+        lr_schedule="constant",
         n_steps=config.ppo_n_steps,
         batch_size=config.ppo_batch_size,
         n_epochs=config.ppo_n_epochs,
