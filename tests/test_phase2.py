@@ -221,7 +221,7 @@ def test_ppo_cli_end_to_end(phase1_checkpoint: Path, tmp_path: Path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (out / "ppo_model.zip").exists() and (out / "progress.csv").exists()
     rows = json.loads((out / "evaluation.json").read_text())
-    assert [r["policy"] for r in rows] == ["random", "best_expected_utility", "oracle", "ppo"]
+    assert [r["policy"] for r in rows] == ["random", "best_expected_utility", "error_aware_expected_utility", "oracle", "ppo"]
     assert all(r["episodes"] == 20 for r in rows)
     planner = torch.load(out / "phase2_planner.pth", weights_only=True)
     assert planner["epoch"] >= 1024

@@ -185,13 +185,21 @@ def run(config: Phase2Config, log: Any = print) -> int:
     )
     log(f"saved {model_path} and {planner_path}")
     if config.eval_episodes:
-        from orchestai.evaluate.baselines import BestExpectedUtilityPolicy, OraclePolicy, RandomPolicy
+        from orchestai.evaluate.baselines import (
+            BestExpectedUtilityPolicy,
+            ErrorAwareExpectedUtilityPolicy,
+            OraclePolicy,
+            RandomPolicy,
+        )
         from orchestai.evaluate.learned import Sb3Router
         from orchestai.evaluate.report import format_rows, summary_rows
         from orchestai.evaluate.rollouts import evaluate_policy
 
         kwargs = environment_kwargs(config, "test")
-        policies = [RandomPolicy(0), BestExpectedUtilityPolicy(), OraclePolicy(), Sb3Router(model, "ppo", config.masked)]
+        policies = [
+            RandomPolicy(0), BestExpectedUtilityPolicy(), ErrorAwareExpectedUtilityPolicy(), OraclePolicy(),
+            Sb3Router(model, "ppo", config.masked),
+        ]  # fmt: skip
         rows = summary_rows([evaluate_policy(p, config.eval_episodes, config.eval_seed, **kwargs) for p in policies])
         (out / "evaluation.json").write_text(json.dumps(rows, indent=1))
         table = format_rows(rows)
