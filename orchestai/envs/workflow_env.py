@@ -240,11 +240,8 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._subtask_onehots = np.eye(n, dtype=np.float32)
         self._initial_health = np.zeros((m, MODEL_HEALTH), dtype=np.float32)
         self._initial_health[:, 2] = 1.0
-        self._published_success = self._published_success_table()
+        self._published_success = self.simulator.published_success().astype(np.float32)
         self._quality_sensitivity = self.world.config.conditions.input_quality_sensitivity
-        models = range(self.world.n_models)
-        self._expected_ttft = np.array([self.simulator.expected_latency_s(k, 0) for k in models])
-        self._expected_per_token = np.array([self.simulator.expected_latency_s(k, 1) for k in models]) - self._expected_ttft
         self._structures: dict[int, _Structure] = {}
         self._cache_structures = True  # False where one index can stand for different workflows
         self._log_source = "synthetic"
@@ -456,24 +453,12 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         expected = self.simulator.expected_latency_s(model, self._out_tokens[i], NORMAL)
         return success, cost, latency, expected, condition == DOWN
 
-    def _published_success_table(self) -> np.ndarray:
-        """``(T, M)`` success probabilities at each type's mean difficulty with perfect inputs (0 where incapable)."""
-        table = np.zeros((self.world.n_types, self.world.n_models), dtype=np.float32)
-        for t in range(self.world.n_types):
-            offset = float(self.world.difficulty_offset[t])
-            for m in range(self.world.n_models):
-                table[t, m] = self.simulator.success_probability(t, m, offset)
-        return table
-
     def _call_estimates(self, workflow: WorkflowSpec) -> np.ndarray:
-        """``model_estimates`` ``(n, M, 3)`` of each subtask with perfect inputs (success probability, scaled cost and latency)."""
-        inputs = np.asarray(workflow.input_tokens, dtype=np.float64)[:, None]
-        outputs = np.asarray(workflow.output_tokens, dtype=np.float64)[:, None]
-        world = self.world
-        cost = (inputs * world.price_input[None, :] + outputs * world.price_output[None, :]) / self._cost_scale
-        latency = self._expected_ttft[None, :] + outputs * self._expected_per_token[None, :]
-        success = self._published_success[np.asarray(workflow.types, dtype=np.int64)]
-        return np.stack([success, cost, latency / self._time_scale], axis=-1).astype(np.float32)
+        """``model_estimates`` ``(n, M, 3)`` of each subtask with perfect inputs, scaled as in the observation."""
+        estimates = self.simulator.published_estimates(workflow.types, workflow.input_tokens, workflow.output_tokens)
+        estimates[..., 1] /= self._cost_scale
+        estimates[..., 2] /= self._time_scale
+        return estimates.astype(np.float32)
 
     def _output_quality(self, task_type: int, model: int) -> float:
         """Quality of a successful result, passed on to the subtask's children as input quality."""

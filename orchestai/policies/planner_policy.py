@@ -38,6 +38,11 @@ from orchestai.planner.checkpoint import check_world, read_checkpoint
 from orchestai.planner.model import NEG_INF, PlannerConfig, PlannerModel, PlannerVocabulary
 
 
+def current_row(obs: dict[str, torch.Tensor], key: str) -> torch.Tensor:
+    """The current subtask's row ``(B, F)`` of a per-subtask table ``obs[key]`` ``(B, N, F)``."""
+    return (obs[key].float() * obs["current_subtask"].float().unsqueeze(-1)).sum(1)
+
+
 def selector_logits_for_observation(
     planner: PlannerModel, obs: dict[str, torch.Tensor], extra_summary: torch.Tensor | None = None, read_words: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,9 +62,7 @@ def selector_logits_for_observation(
     current = obs["current_subtask"].float()
     index = current.argmax(1, keepdim=True)
     task_type = (obs["subtask_types"].long().gather(1, index) - 1).clamp(min=0)
-    static = (obs["subtask_features"].float() * current.unsqueeze(-1)).sum(1)
-    quality = (obs["subtask_state"].float()[..., 5] * current).sum(1, keepdim=True)
-    features = torch.cat([static, quality], dim=1).unsqueeze(1)
+    features = torch.cat([current_row(obs, "subtask_features"), current_row(obs, "subtask_state")[:, 5:6]], dim=1).unsqueeze(1)
     return planner.selector_logits(summary, task_type, features)[:, 0], summary
 
 
@@ -68,10 +71,8 @@ def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
 
     The type lets the branch adjust per type (e.g. a stronger model on a last retry).
     """
-    current = obs["current_subtask"].float()
-    state = (obs["subtask_state"].float() * current.unsqueeze(-1)).sum(1)
     return torch.cat(
-        [obs["progress"].float(), state, obs["current_type"].float(), obs["model_health"].float().flatten(1)], dim=1
+        [obs["progress"].float(), current_row(obs, "subtask_state"), obs["current_type"].float(), obs["model_health"].float().flatten(1)], dim=1
     )
 
 
@@ -102,10 +103,7 @@ def model_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
         ],
         dim=-1,
     )
-    current = obs["current_subtask"].float()
-    state = (obs["subtask_state"].float() * current.unsqueeze(-1)).sum(1)
-    static = (obs["subtask_features"].float() * current.unsqueeze(-1)).sum(1)
-    context = torch.cat([obs["progress"].float(), state, static], dim=1)
+    context = torch.cat([obs["progress"].float(), current_row(obs, "subtask_state"), current_row(obs, "subtask_features")], dim=1)
     return torch.cat([per_model, context.unsqueeze(1).expand(-1, per_model.shape[1], -1)], dim=-1)
 
 

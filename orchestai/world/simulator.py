@@ -9,6 +9,7 @@ row into an outcome with :meth:`outcome`, which is a pure function of its argume
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -61,6 +62,25 @@ class ExecutionSimulator:
         self._expected_per_token = [
             float(world.expected_latency(m, 1)) - self._expected_ttft[m] for m in range(world.n_models)
         ]
+
+    # -- what is published (no hidden variation) -----------------------------------------
+    def published_success(self) -> np.ndarray:
+        """``(T, M)`` success probabilities at each type's mean difficulty, perfect inputs, normal conditions (0 if incapable)."""
+        world = self.world
+        return np.array(
+            [
+                [self.success_probability(t, m, float(world.difficulty_offset[t])) for m in range(world.n_models)]
+                for t in range(world.n_types)
+            ]
+        )
+
+    def published_estimates(self, types: Sequence[int], input_tokens: Sequence[int], output_tokens: Sequence[int]) -> np.ndarray:
+        """``(n, M, 3)`` for n subtasks: each model's published success probability, cost (USD) and expected latency (s)."""
+        outputs = np.asarray(output_tokens, dtype=np.float64)[:, None]
+        cost = np.asarray(input_tokens, dtype=np.float64)[:, None] * self.world.price_input + outputs * self.world.price_output
+        latency = np.asarray(self._expected_ttft) + outputs * np.asarray(self._expected_per_token)
+        success = self.published_success()[np.asarray(types, dtype=np.int64)]
+        return np.stack([success, cost, latency], axis=-1)
 
     # -- hidden per-episode variation -------------------------------------------------
     def draw_conditions(self, rng: np.random.Generator) -> np.ndarray:
