@@ -66,6 +66,11 @@ def _corrupt(record: dict, how: str) -> dict:
         record["schema_version"] = 99
     elif how == "total_cost":
         record["outcome"]["total_cost_usd"] += 1.0
+    elif how == "mistyped_error":
+        record["execution"][1]["error"] = "yes"
+    elif how == "error_and_success":
+        succeeded = next(k for k, a in enumerate(record["execution"]) if a["success"])
+        record["execution"][succeeded]["error"] = True
     return record
 
 
@@ -81,6 +86,8 @@ def _corrupt(record: dict, how: str) -> dict:
         ("unknown_model", "execution[0].model", "unknown model 'gpt-17'"),
         ("version", "schema_version", "unsupported version 99"),
         ("total_cost", "outcome.total_cost_usd", "execution records sum to"),
+        ("mistyped_error", "execution[1].error", "expected bool"),
+        ("error_and_success", ".error", "cannot both succeed and answer with an error"),
     ],
 )
 def test_each_validation_error_names_file_record_and_field(tmp_path: Path, world: World, small_logs, how, field, problem):

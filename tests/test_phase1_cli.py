@@ -86,9 +86,9 @@ def test_non_finite_loss_stops_with_the_batch_and_keeps_the_best(tmp_path: Path,
     real = phase1.compute_losses
     calls = {"n": 0}
 
-    def poisoned(model, batch, config):
+    def poisoned(model, batch, config, decisions=None):
         calls["n"] += 1
-        losses = real(model, batch, config)
+        losses = real(model, batch, config, decisions)
         if calls["n"] == 7:  # epoch 2 (4 batches of 8 per epoch), batch 3
             losses["total"] = losses["total"] * float("nan")
         return losses
@@ -105,11 +105,11 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path, small_log_file: Path, mo
     real = phase1.compute_losses
     calls = {"n": 0}
 
-    def interrupted(model, batch, config):
+    def interrupted(model, batch, config, decisions=None):
         calls["n"] += 1
         if calls["n"] == 6:
             raise KeyboardInterrupt
-        return real(model, batch, config)
+        return real(model, batch, config, decisions)
 
     monkeypatch.setattr(phase1, "compute_losses", interrupted)
     lines: list[str] = []
@@ -142,3 +142,36 @@ def test_skip_invalid_reports_what_it_skipped(tmp_path: Path, small_logs: list[d
     report = (tmp_path / "b" / "skipped_records.txt").read_text()
     assert "record 3" in report and "juggling" in report
     assert any("skipped 1 invalid records" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_phase1_learns_from_the_logged_decisions_how_to_use_execution_feedback(tmp_path: Path, world):
+    # the routing branches are trained on every logged call (retries after errors
+    # included): with them the Phase 1 router beats its own selector alone, paired on
+    # the same held-out workflows
+    import copy
+
+    import numpy as np
+
+    from orchestai.data.generate import generate_logs
+    from orchestai.data.logs import write_logs
+    from orchestai.evaluate.learned import Phase1Router
+    from orchestai.evaluate.rollouts import evaluate_policy
+
+    path = tmp_path / "logs.jsonl"
+    write_logs(path, generate_logs(world, n=200, seed=21))
+    config = _config(tmp_path, path, epochs=5, batch_size=16)
+    assert phase1.Phase1Trainer(config, log=lambda *_: None).run() == 0
+    metrics = json.loads((tmp_path / "phase1_metrics_200.json").read_text())["history"]
+    assert metrics[-1]["decision_accuracy"] > 0.6 and metrics[-1]["val_decision"] < metrics[0]["val_decision"]
+
+    planner, _ = load_planner(tmp_path / "phase1_best_model_200.pth")
+    selector_only = copy.deepcopy(planner)
+    for branch in (selector_only.routing.execution_branch, selector_only.routing.model_branch):
+        torch.nn.init.zeros_(branch[-1].weight)
+        torch.nn.init.zeros_(branch[-1].bias)
+    episodes = dict(episodes=100, seed=9000, workflow_split="test")
+    with_branches = evaluate_policy(Phase1Router(planner), **episodes).returns
+    without = evaluate_policy(Phase1Router(selector_only), **episodes).returns
+    difference = with_branches - without
+    assert difference.mean() > 2 * difference.std(ddof=1) / np.sqrt(len(difference))

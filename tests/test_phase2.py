@@ -19,8 +19,7 @@ from orchestai.phase2.config import Phase2Config
 from orchestai.phase2.monitor import DagLossMonitor
 from orchestai.phase2.ppo import build_model, monitor_data
 from orchestai.planner.checkpoint import load_planner
-from orchestai.planner.model import NEG_INF
-from orchestai.policies.planner_policy import model_features, selector_logits_for_observation
+from orchestai.planner.routing import model_features
 from orchestai.world.world import World
 
 
@@ -59,18 +58,20 @@ def _phase2(**overrides) -> Phase2Config:
 
 
 @pytest.mark.parametrize("masked", [False, True])
-def test_policy_starts_exactly_as_the_phase1_selector(phase1_checkpoint: Path, world: World, masked: bool):
+def test_policy_starts_exactly_as_the_phase1_planner(phase1_checkpoint: Path, world: World, masked: bool):
     venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=3, seed=4)
     model = build_model(_phase2(init=str(phase1_checkpoint), masked=masked), venv, world)
     planner, _ = load_planner(phase1_checkpoint)
+    # Phase 1 trained the routing branches too (they start at zero), so they are compared as well
+    assert planner.routing is not None
+    assert planner.routing.execution_branch[-1].weight.abs().sum() > 0
+    assert planner.routing.model_branch[-1].weight.abs().sum() > 0
     obs = venv.reset()
     for _ in range(5):  # a few different decisions, retries and health included
         tensors = model.policy.obs_to_tensor(obs)[0]
         with torch.no_grad():
             probabilities = model.policy.get_distribution(tensors).distribution.probs
-            selector, _ = selector_logits_for_observation(planner, tensors)
-            mask = tensors["action_mask"].bool()
-            expected = torch.softmax(selector.masked_fill(~mask, NEG_INF), dim=1)
+            expected = torch.softmax(planner.routing_logits(tensors)[0], dim=1)
         torch.testing.assert_close(probabilities, expected, atol=1e-6, rtol=1e-5)
         actions = np.array([int(np.flatnonzero(m)[-1]) for m in obs["action_mask"]])
         obs, *_ = venv.step(actions)
@@ -82,7 +83,8 @@ def test_model_branch_scores_every_model_with_the_same_function(phase1_checkpoin
     # swapping two models' rows swaps their scores and leaves the others unchanged
     venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=2, seed=1)
     model = build_model(_phase2(init=str(phase1_checkpoint)), venv, world)
-    branch = model.policy.model_branch
+    assert model.policy.planner.routing is not None
+    branch = model.policy.planner.routing.model_branch
     torch.manual_seed(0)
     torch.nn.init.normal_(branch[-1].weight)  # zero at initialisation: give it something to compute
     tensors = model.policy.obs_to_tensor(venv.reset())[0]
@@ -215,14 +217,18 @@ def test_ppo_cli_end_to_end(phase1_checkpoint: Path, tmp_path: Path):
     command = [
         sys.executable, "-m", "orchestai.phase2.ppo", "--init", str(phase1_checkpoint), "--timesteps", "1024",
         "--n-envs", "2", "--n-steps", "256", "--batch-size", "128", "--eval-episodes", "20", "--out-dir", str(out),
-        "--no-progress", "--monitor-every", "512", "--monitor-logs", "20",
+        "--no-progress", "--monitor-every", "512", "--monitor-logs", "20", "--curve-every", "512", "--curve-episodes", "3",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (out / "ppo_model.zip").exists() and (out / "progress.csv").exists()
     rows = json.loads((out / "evaluation.json").read_text())
-    assert [r["policy"] for r in rows] == ["random", "best_expected_utility", "error_aware_expected_utility", "oracle", "ppo"]
+    assert [r["policy"] for r in rows] == [
+        "random", "best_expected_utility", "error_aware_expected_utility", "oracle", "phase1", "ppo",
+    ]  # fmt: skip
     assert all(r["episodes"] == 20 for r in rows)
+    curve = np.load(out / "evaluations.npz")
+    assert curve["timesteps"].tolist() == [0, 512, 1024] and curve["results"].shape == (3, 3)
     planner = torch.load(out / "phase2_planner.pth", weights_only=True)
     assert planner["epoch"] >= 1024
     plan = subprocess.run(
@@ -241,3 +247,26 @@ def test_ppo_cli_end_to_end(phase1_checkpoint: Path, tmp_path: Path):
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     assert "oracle" in evaluate.stdout and "phase1" in evaluate.stdout
     assert (tmp_path / "eval" / "cost_vs_success.png").stat().st_size > 1000
+
+
+def test_learning_curve_evaluates_the_same_workflows_every_time(phase1_checkpoint: Path, world: World):
+    from stable_baselines3.common.callbacks import EvalCallback
+    from stable_baselines3.common.logger import configure
+
+    from orchestai.phase2.learning_curve import SeededEvalCallback
+
+    model = build_model(_phase2(init=str(phase1_checkpoint)), make_vec_env(WORKFLOW_ENV_ID, n_envs=2, seed=0), world)
+    model.set_logger(configure(None, []))
+    results = {}
+    for name, callback in (
+        ("seeded", SeededEvalCallback(make_vec_env(WORKFLOW_ENV_ID, n_envs=1), 123, n_eval_episodes=6, eval_freq=1)),
+        ("plain", EvalCallback(make_vec_env(WORKFLOW_ENV_ID, n_envs=1, seed=123), n_eval_episodes=6, eval_freq=1)),
+    ):
+        callback.init_callback(model)
+        rewards = []
+        for _ in range(2):  # two evaluations of the same (unchanged) policy
+            callback.on_step()
+            rewards.append(callback.last_mean_reward)
+        results[name] = rewards
+    assert results["seeded"][0] == results["seeded"][1]
+    assert results["plain"][0] != results["plain"][1]  # without reseeding, other workflows each time

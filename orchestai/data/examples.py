@@ -54,12 +54,16 @@ def examples_from_logs(logs: Sequence[ExecutionLog], world: World) -> list[PlanE
     return examples
 
 
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """A seeded random split of positions ``0..n-1`` into training and validation (each sorted)."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * val_fraction))
+    return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
+
+
 def split_examples(
     examples: Sequence[PlanExample], val_fraction: float, seed: int
 ) -> tuple[list[PlanExample], list[PlanExample]]:
-    """A seeded random split into training and validation examples."""
-    order = np.random.default_rng(seed).permutation(len(examples))
-    n_val = int(round(len(examples) * val_fraction))
-    val = [examples[i] for i in sorted(order[:n_val])]
-    train = [examples[i] for i in sorted(order[n_val:])]
-    return train, val
+    """A seeded random split into training and validation examples (:func:`split_indices`)."""
+    train, val = split_indices(len(examples), val_fraction, seed)
+    return [examples[i] for i in train], [examples[i] for i in val]

@@ -6,11 +6,14 @@ A record is a JSON object::
      "subtasks": [{"id", "type", "description", "input_tokens", "output_tokens",
                    "depends_on": [subtask ids], "model": model name or null}],
      "execution": [{"subtask", "model", "attempt", "success", "cost_usd", "latency_s",
-                    "start_s", "end_s"}],
+                    "start_s", "end_s", "error" (optional)}],
      "outcome": {"success", "total_cost_usd", "makespan_s"}}
 
 ``model`` of a subtask is the model chosen for it: that of its first attempt (null if
-it never ran); retries, possibly on other models, are in ``execution``.
+it never ran); retries, possibly on other models, are in ``execution``. ``error`` (a
+boolean, false when absent) marks a call that answered with an error instead of a
+result: a down model's time-out, or a model unable to do the subtask's type. Logs
+written before the field existed read as error-free.
 :func:`validate_record` checks one parsed record against a :class:`World` and raises
 :class:`LogValidationError` naming the record and field of the first problem.
 """
@@ -84,6 +87,7 @@ class AttemptRecord:
     latency_s: float
     start_s: float
     end_s: float
+    error: bool = False
 
 
 @dataclass(frozen=True)
@@ -275,9 +279,12 @@ def validate_record(data: Any, world: World, path: str = "<memory>", index: int 
             latency_s=check.get(obj, "latency_s", float, f"{f}.latency_s"),
             start_s=check.get(obj, "start_s", float, f"{f}.start_s"),
             end_s=check.get(obj, "end_s", float, f"{f}.end_s"),
+            error=check.get(obj, "error", bool, f"{f}.error") if "error" in obj else False,
         )
         if attempt_record.end_s < attempt_record.start_s:
             check.fail(f"{f}.end_s", "ends before it starts")
+        if attempt_record.error and attempt_record.success:
+            check.fail(f"{f}.error", "a call cannot both succeed and answer with an error")
         execution.append(attempt_record)
     out = check.object(check.get(record, "outcome", dict, "outcome"), "outcome")
     outcome = OutcomeRecord(

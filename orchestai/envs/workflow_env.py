@@ -382,6 +382,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 "latency_s": latency,
                 "start_s": start,
                 "end_s": end,
+                "error": error,
             }
         )
         previous_makespan = self.makespan

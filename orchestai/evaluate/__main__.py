@@ -1,7 +1,7 @@
 """``python -m orchestai.evaluate``: every policy on the same held-out workflows and seeds.
 
-Runs the baselines (random, cheapest, strongest, best expected utility, oracle), the
-Phase 1 planner's selector used greedily (``--phase1 PATH``) and any number of SB3
+Runs the baselines (random, cheapest, strongest, best expected utility, the error-aware
+rule, oracle), the Phase 1 planner's routing used greedily (``--phase1 PATH``) and any number of SB3
 models (``--ppo PATH.zip``, ``--maskable-ppo PATH.zip``) on ``--episodes`` held-out
 synthetic workflows (the env's ``workflow_split="test"``) with seeds ``--seed``,
 ``--seed + 1``, ... Prints success rate, mean cost, mean makespan and mean return with

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from orchestai.planner.model import PlannerModel
-from orchestai.policies.planner_policy import selector_logits_for_observation
 
 
 def _batch(obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -16,7 +15,7 @@ def _batch(obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 class Phase1Router:
-    """The Phase 1 planner's model selector used greedily (no execution feedback)."""
+    """The Phase 1 planner's routing used greedily: its selector plus the routing branches learnt from the logged decisions."""
 
     def __init__(self, planner: PlannerModel, name: str = "phase1") -> None:
         self.planner = planner.eval()
@@ -24,9 +23,8 @@ class Phase1Router:
 
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
-        """The selector's best capable model for the current subtask."""
-        logits, _ = selector_logits_for_observation(self.planner, _batch(obs))
-        logits = logits.masked_fill(~torch.as_tensor(obs["action_mask"]).bool().unsqueeze(0), float("-inf"))
+        """The planner's best capable model for the current subtask."""
+        logits, _ = self.planner.routing_logits(_batch(obs))
         return int(logits.argmax(1))
 
 

@@ -33,6 +33,7 @@ class Phase1Config:
     lambda_model: float = 1.0
     lambda_edge: float = 1.0
     lambda_dag: float = 0.1
+    lambda_decision: float = 0.25
     out_dir: str = "checkpoints"
     resume: str | None = None
     num_threads: int = 2
@@ -51,6 +52,6 @@ class Phase1Config:
         require(self.grad_clip > 0, "grad_clip", "must be > 0")
         require(self.patience >= 1, "patience", "must be >= 1")
         require(0.0 < self.edge_threshold < 1.0, "edge_threshold", "must be within (0, 1)")
-        for name in ("lambda_type", "lambda_model", "lambda_edge", "lambda_dag"):
+        for name in ("lambda_type", "lambda_model", "lambda_edge", "lambda_dag", "lambda_decision"):
             require(getattr(self, name) >= 0, name, "must be >= 0")
         require(self.num_threads >= 1, "num_threads", "must be >= 1")

@@ -10,6 +10,12 @@ writes into ``--out-dir``:
 * ``phase1_metrics_{N}.csv`` / ``.json``: one row per epoch, plus the nearest-neighbour
   baseline's validation metrics.
 
+From execution logs the planner learns two things: the plan (types, DAG, the model
+chosen per subtask) and every logged routing decision, retries included, with the
+observation the router had at that call (rebuilt by
+:class:`~orchestai.envs.log_replay.LogReplayEnv`), so that the routing branches learn
+how the logs' router used execution feedback and the models' published estimates.
+
 A non-finite loss stops training with an error naming the epoch and batch; Ctrl-C saves
 the last state and exits; neither touches the best checkpoint.
 """
@@ -31,8 +37,8 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from orchestai.configuration import ConfigError, add_config_flags, apply_flags, load_yaml_config, to_mapping
-from orchestai.data.examples import PlanExample, examples_from_logs, split_examples
-from orchestai.data.schema import LogValidationError
+from orchestai.data.examples import PlanExample, examples_from_logs, split_indices
+from orchestai.data.schema import ExecutionLog, LogValidationError
 from orchestai.paths import CONFIG_DIR
 from orchestai.phase1.config import Phase1Config
 from orchestai.planner.checkpoint import CheckpointError, load_planner, save_checkpoint
@@ -41,7 +47,8 @@ from orchestai.planner.inference import decode_plans
 from orchestai.planner.metrics import Plan, plan_metrics
 from orchestai.planner.model import PlannerModel, PlannerVocabulary
 from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner
-from orchestai.planner.tensors import IGNORE, PlanTensors, tensorize
+from orchestai.planner.routing import ROUTING_KEYS
+from orchestai.planner.tensors import IGNORE, DecisionTensors, PlanTensors, tensorize
 
 
 class NonFiniteLossError(RuntimeError):
@@ -50,12 +57,18 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclass
 class Phase1Data:
-    """Examples, the planner vocabulary, and what was skipped on loading."""
+    """Examples, the planner vocabulary, and what was skipped on loading.
+
+    ``logs`` (execution logs only, aligned with ``examples``) and their ``world`` are
+    what the routing decisions are replayed from.
+    """
 
     examples: list[PlanExample]
     vocabulary: PlannerVocabulary
     source: str
     skipped: list[str] = field(default_factory=list)
+    logs: list[ExecutionLog] | None = None
+    world: Any = None
 
 
 def load_phase1_data(config: Phase1Config) -> Phase1Data:
@@ -88,7 +101,34 @@ def load_phase1_data(config: Phase1Config) -> Phase1Data:
         path = Path(config.data)
     loaded = load_logs(path, world, skip_invalid=config.skip_invalid)
     vocabulary = vocabulary_for_world(world)
-    return Phase1Data(examples_from_logs(loaded.logs, world), vocabulary, str(path), [str(e) for e in loaded.skipped])
+    return Phase1Data(
+        examples_from_logs(loaded.logs, world), vocabulary, str(path), [str(e) for e in loaded.skipped], loaded.logs, world
+    )
+
+
+def replayed_decisions(data: Phase1Data, indices: list[int]) -> DecisionTensors | None:
+    """The routing decisions of the logs at ``indices``, replayed (None without execution logs)."""
+    if data.logs is None or not data.vocabulary.n_models:
+        return None
+    from orchestai.envs.log_replay import replay_decisions
+
+    logs = [data.logs[i] for i in indices]
+    return DecisionTensors.of(replay_decisions(logs, data.world, ROUTING_KEYS, data.source), len(logs))
+
+
+def decision_losses(
+    model: PlannerModel, decisions: DecisionTensors, summary: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy of the planner's routing logits against the logged models, and the number of hits.
+
+    ``summary`` ``(D, d)``, each decision's instruction summary, saves recomputing it
+    when the plan batch of the same logs has just computed it.
+    """
+    if summary is None:
+        logits, _ = model.routing_logits(decisions.observations)
+    else:
+        logits, _ = model.routing_logits(decisions.observations, summary, read_words=False)
+    return F.cross_entropy(logits, decisions.actions), (logits.argmax(1) == decisions.actions).sum()
 
 
 def vocabulary_for_world(world: Any) -> PlannerVocabulary:
@@ -106,9 +146,21 @@ def vocabulary_for_world(world: Any) -> PlannerVocabulary:
     )
 
 
-def compute_losses(model: PlannerModel, batch: PlanTensors, config: Phase1Config) -> dict[str, torch.Tensor]:
-    """Type CE, model CE, edge BCE, DAG loss and their weighted total for one batch."""
-    return losses_from_outputs(model, model(batch.tokens, batch.types, batch.features), batch, config)
+def compute_losses(
+    model: PlannerModel, batch: PlanTensors, config: Phase1Config, decisions: DecisionTensors | None = None
+) -> dict[str, torch.Tensor]:
+    """Type CE, model CE, edge BCE, DAG loss and their weighted total for one batch.
+
+    With ``decisions`` (the replayed routing decisions of the batch's logs, in batch
+    order), also the routing loss, reading the summaries the batch's forward pass
+    computed, added with ``lambda_decision``.
+    """
+    out = model(batch.tokens, batch.types, batch.features)
+    losses = losses_from_outputs(model, out, batch, config)
+    if decisions is not None and len(decisions):
+        losses["decision"] = decision_losses(model, decisions, out["summary"][decisions.log_index])[0]
+        losses["total"] = losses["total"] + config.lambda_decision * losses["decision"]
+    return losses
 
 
 def losses_from_outputs(
@@ -146,9 +198,13 @@ def losses_from_outputs(
 
 @torch.no_grad()
 def validate(
-    model: PlannerModel, data: PlanTensors, gold: list[Plan], config: Phase1Config
+    model: PlannerModel, data: PlanTensors, gold: list[Plan], config: Phase1Config, decisions: DecisionTensors | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Validation losses (example-weighted means) and plan metrics, from one forward pass per chunk."""
+    """Validation losses (example-weighted means) and plan metrics, from one forward pass per chunk.
+
+    With ``decisions``, also the routing loss (decision-weighted, added to the total
+    with ``lambda_decision``) and ``decision_accuracy``.
+    """
     model.eval()
     sums: dict[str, float] = {}
     plans: list[Plan] = []
@@ -163,6 +219,12 @@ def validate(
         }
         for key, value in losses_from_outputs(model, out, batch, config).items():
             sums[key] = sums.get(key, 0.0) + float(value) * len(batch)
+        if decisions is not None:
+            chosen = decisions.of_logs(range(start, start + len(batch)))
+            if len(chosen):
+                loss, hits = decision_losses(model, chosen, encoding.summary[chosen.log_index])
+                sums["_decision_loss"] = sums.get("_decision_loss", 0.0) + float(loss) * len(chosen)
+                sums["_decision_hits"] = sums.get("_decision_hits", 0.0) + float(hits)
         plans.extend(decode_plans(model, encoding.summary, out["type_logits"], out["edge_logits"], config.edge_threshold))
         if model.vocabulary.n_models:
             known = batch.models >= 0
@@ -173,16 +235,24 @@ def validate(
     if sums.get("_routing_total"):
         metrics["routing_accuracy"] = sums.pop("_routing_hits") / sums.pop("_routing_total")
     losses = {key: value / len(data) for key, value in sums.items() if not key.startswith("_")}
+    if decisions is not None and len(decisions):
+        losses["decision"] = sums["_decision_loss"] / len(decisions)
+        losses["total"] += config.lambda_decision * losses["decision"]
+        metrics["decision_accuracy"] = sums["_decision_hits"] / len(decisions)
     return losses, metrics
 
 
 def _format_metrics(metrics: dict[str, float]) -> str:
-    keys = ("type_accuracy", "node_f1", "edge_f1", "edge_f1_position", "model_accuracy", "routing_accuracy", "valid_dag")
+    keys = (
+        "type_accuracy", "node_f1", "edge_f1", "edge_f1_position", "model_accuracy", "routing_accuracy",
+        "decision_accuracy", "valid_dag",
+    )  # fmt: skip
     short = {
         "type_accuracy": "type_acc",
         "edge_f1_position": "edge_f1_pos",
         "model_accuracy": "model_acc",
         "routing_accuracy": "route_acc",
+        "decision_accuracy": "decision_acc",
     }
     return " ".join(f"{short.get(k, k)} {metrics[k]:.3f}" for k in keys if k in metrics)
 
@@ -237,7 +307,9 @@ class Phase1Trainer:
             report = self.out_dir / "skipped_records.txt"
             report.write_text("\n".join(data.skipped) + "\n", encoding="utf-8")
             self.log(f"skipped {len(data.skipped)} invalid records (each with its reason in {report})")
-        train, val = split_examples(data.examples, config.val_fraction, config.split_seed)
+        train_index, val_index = split_indices(n_logs, config.val_fraction, config.split_seed)
+        train, val = [data.examples[i] for i in train_index], [data.examples[i] for i in val_index]
+        train_decisions, val_decisions = replayed_decisions(data, train_index), replayed_decisions(data, val_index)
         self.best_path = self.out_dir / f"phase1_best_model_{n_logs}.pth"
         self.last_path = self.out_dir / f"phase1_last_model_{n_logs}.pth"
         self.metrics_stem = self.out_dir / f"phase1_metrics_{n_logs}"
@@ -268,6 +340,8 @@ class Phase1Trainer:
             f"phase 1: {n_logs} logs from {data.source} ({len(train)} train / {len(val)} validation), "
             f"{n_params:,} parameters, epochs {start_epoch}..{config.epochs}"
         )
+        if train_decisions is not None and val_decisions is not None:
+            self.log(f"routing decisions replayed from the logs: {len(train_decisions)} train / {len(val_decisions)} validation")
         self.log(f"nearest-neighbour baseline (validation): {_format_metrics(baseline)}")
         self.baseline = baseline
         generator = torch.Generator().manual_seed(config.seed)
@@ -275,8 +349,8 @@ class Phase1Trainer:
         try:
             for epoch in range(start_epoch, config.epochs + 1):
                 started = time.perf_counter()
-                train_loss = self._train_epoch(model, optimizer, train_tensors, epoch, generator)
-                losses, metrics = validate(model, val_tensors, gold_val, config)
+                train_loss = self._train_epoch(model, optimizer, train_tensors, train_decisions, epoch, generator)
+                losses, metrics = validate(model, val_tensors, gold_val, config, val_decisions)
                 seconds = time.perf_counter() - started
                 row = {
                     "epoch": epoch,
@@ -296,7 +370,9 @@ class Phase1Trainer:
                 self._write_metrics(state)
                 self.log(
                     f"epoch {epoch:3d} | train {train_loss:.4f} | val {losses['total']:.4f} "
-                    f"(ce {losses['ce']:.4f}, edge {losses['edge']:.4f}, dag {losses['dag']:.4f}) | "
+                    f"(ce {losses['ce']:.4f}, edge {losses['edge']:.4f}, dag {losses['dag']:.4f}"
+                    + (f", decision {losses['decision']:.4f}" if "decision" in losses else "")
+                    + ") | "
                     f"{_format_metrics(metrics)} | {seconds:.2f}s{' *' if improved else ''}"
                 )
                 if state["bad_epochs"] >= config.patience:
@@ -319,7 +395,13 @@ class Phase1Trainer:
         return 0
 
     def _train_epoch(
-        self, model: PlannerModel, optimizer: torch.optim.Optimizer, data: PlanTensors, epoch: int, generator: torch.Generator
+        self,
+        model: PlannerModel,
+        optimizer: torch.optim.Optimizer,
+        data: PlanTensors,
+        decisions: DecisionTensors | None,
+        epoch: int,
+        generator: torch.Generator,
     ) -> float:
         model.train()
         sampler = LengthBucketBatchSampler((data.tokens != 0).sum(1), self.config.batch_size, generator)
@@ -329,7 +411,10 @@ class Phase1Trainer:
         bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None if self.config.progress else True, file=sys.stderr)
         for batch_index, indices in enumerate(bar, start=1):
             batch = data.select(indices)
-            losses = compute_losses(model, batch, self.config)
+            if decisions is None:
+                losses = compute_losses(model, batch, self.config)
+            else:  # with the routing decisions of the same logs
+                losses = compute_losses(model, batch, self.config, decisions.of_logs(indices))
             if not torch.isfinite(losses["total"]):
                 parts = ", ".join(f"{k} {float(v.detach()):.4g}" for k, v in losses.items())
                 raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, batch {batch_index} ({parts})")

@@ -42,6 +42,8 @@ class Phase2Config:
     aux_batch_size: int = 32
     eval_episodes: int = 500
     eval_seed: int = 100_000
+    curve_every: int = 50_000
+    curve_episodes: int = 200
     out_dir: str = "runs/phase2"
     progress: bool = True
     num_threads: int = 1
@@ -70,4 +72,6 @@ class Phase2Config:
         require(self.aux_coef >= 0, "aux_coef", "must be >= 0 (0: no auxiliary planner loss)")
         require(self.aux_steps >= 1 and self.aux_batch_size >= 1, "aux_steps", "aux_steps and aux_batch_size must be >= 1")
         require(self.eval_episodes >= 0, "eval_episodes", "must be >= 0")
+        require(self.curve_every >= 0, "curve_every", "must be >= 0 (0: no learning curve)")
+        require(self.curve_episodes >= 1, "curve_episodes", "must be >= 1")
         require(self.num_threads >= 1, "num_threads", "must be >= 1")

@@ -5,7 +5,10 @@ Phase 1 planner into it *after* SB3 has built it, trains on the training split o
 synthetic workflows with the DAG-loss monitor, and writes into ``--out-dir``:
 ``ppo_model.zip`` (SB3), ``phase2_planner.pth`` (the fine-tuned planner in the Phase 1
 checkpoint format, usable by ``orchestai.plan``), ``progress.csv`` (SB3 logger),
-``monitor.json`` and ``evaluation.json`` / ``evaluation.txt`` (held-out workflows).
+``monitor.json``, ``evaluations.npz`` (the learning curve: the greedy policy on the same
+held-out workflows every ``curve_every`` steps, also ``eval/mean_reward`` in
+``progress.csv``) and ``evaluation.json`` / ``evaluation.txt`` (held-out workflows: the
+baselines, the Phase 1 planner it started from, and the PPO policy).
 Without ``--init`` the planner starts untrained: the ablation.
 """
 
@@ -24,7 +27,7 @@ from orchestai.configuration import ConfigError, add_config_flags, apply_flags, 
 from orchestai.envs import WORKFLOW_ENV_ID
 from orchestai.paths import CONFIG_DIR
 from orchestai.phase2.config import Phase2Config
-from orchestai.planner.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from orchestai.planner.checkpoint import CheckpointError, load_planner, read_checkpoint, save_checkpoint
 from orchestai.planner.model import PlannerConfig
 
 
@@ -168,8 +171,19 @@ def run(config: Phase2Config, log: Any = print) -> int:
     log(
         f"phase 2: {'MaskablePPO' if config.masked else 'PPO'} from {config.init or 'scratch'}, {config.timesteps} steps, {config.n_envs} envs"
     )
+    callbacks: list[Any] = [monitor]
+    if config.curve_every:
+        from orchestai.phase2.learning_curve import SeededEvalCallback
+
+        eval_env = make_vec_env(WORKFLOW_ENV_ID, n_envs=1, env_kwargs=environment_kwargs(config, "test"))
+        callbacks.append(
+            SeededEvalCallback(
+                eval_env, config.eval_seed, n_eval_episodes=config.curve_episodes,
+                eval_freq=max(config.curve_every // config.n_envs, 1), log_path=str(out), verbose=0,
+            )  # fmt: skip
+        )
     started = time.perf_counter()
-    model.learn(config.timesteps, callback=monitor, progress_bar=config.progress and sys.stderr.isatty())
+    model.learn(config.timesteps, callback=callbacks, progress_bar=config.progress and sys.stderr.isatty())
     seconds = time.perf_counter() - started
     venv.close()
     model_path = out / "ppo_model.zip"
@@ -191,7 +205,7 @@ def run(config: Phase2Config, log: Any = print) -> int:
             OraclePolicy,
             RandomPolicy,
         )
-        from orchestai.evaluate.learned import Sb3Router
+        from orchestai.evaluate.learned import Phase1Router, Sb3Router
         from orchestai.evaluate.report import format_rows, summary_rows
         from orchestai.evaluate.rollouts import evaluate_policy
 
@@ -200,6 +214,8 @@ def run(config: Phase2Config, log: Any = print) -> int:
             RandomPolicy(0), BestExpectedUtilityPolicy(), ErrorAwareExpectedUtilityPolicy(), OraclePolicy(),
             Sb3Router(model, "ppo", config.masked),
         ]  # fmt: skip
+        if config.init:  # where PPO started from
+            policies.insert(-1, Phase1Router(load_planner(config.init)[0]))
         rows = summary_rows([evaluate_policy(p, config.eval_episodes, config.eval_seed, **kwargs) for p in policies])
         (out / "evaluation.json").write_text(json.dumps(rows, indent=1))
         table = format_rows(rows)

@@ -11,6 +11,7 @@ from torch import nn
 
 from orchestai.configuration import require
 from orchestai.data.tokenizer import SENTENCE_END_ID
+from orchestai.planner.routing import RoutingBranches, current_type, selector_features
 from orchestai.world.workflow import SELECTOR_FEATURES
 
 NEG_INF = -1e9  # logit of a masked choice: finite, so softmax and entropy stay NaN-free
@@ -29,6 +30,7 @@ class PlannerConfig:
     slot_layers: int = 2
     n_heads: int = 4
     dropout: float = 0.1
+    routing_hidden: int = 64  # width of the routing branches (orchestai.planner.routing)
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
@@ -38,6 +40,7 @@ class PlannerConfig:
         require(self.conv_kernel >= 1 and self.conv_kernel % 2 == 1, "conv_kernel", "must be an odd number >= 1")
         require(self.slot_layers >= 0, "slot_layers", "must be >= 0")
         require(0.0 <= self.dropout < 1.0, "dropout", "must be within [0, 1)")
+        require(self.routing_hidden >= 1, "routing_hidden", "must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,10 @@ class PlannerModel(nn.Module):
       subtask's type and its numeric features (:func:`selector_feature_matrix`), masked
       to the models able to do that type. Because it does not read slot states, it
       scores predicted subtasks (planning) and the env's subtasks (routing) alike.
+    * **Routing branches** (:class:`~orchestai.planner.routing.RoutingBranches`, only
+      with models): for a routing decision in the env, what the execution so far and
+      the models' published estimates add to the selector's logits
+      (:meth:`routing_logits`).
     """
 
     def __init__(self, config: PlannerConfig, vocabulary: PlannerVocabulary) -> None:
@@ -214,6 +221,9 @@ class PlannerModel(nn.Module):
             else torch.ones(vocabulary.n_types, 1, dtype=torch.bool)
         )
         self.register_buffer("capable", capable, persistent=False)
+        self.routing = (
+            RoutingBranches(vocabulary.n_types, vocabulary.n_models, config.routing_hidden) if vocabulary.n_models else None
+        )
 
     @property
     def none_class(self) -> int:
@@ -294,9 +304,32 @@ class PlannerModel(nn.Module):
         logits = self.selector(inputs)
         return logits.masked_fill(~self.capable[types], NEG_INF)
 
+    def routing_logits(
+        self, obs: dict[str, torch.Tensor], extra_summary: torch.Tensor | None = None, read_words: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model logits ``(B, M)`` for the env's current subtask in a batch of observations, and the summary ``(B, d)``.
+
+        The selector's logits plus the routing branches', masked with the observation's
+        ``action_mask``. ``extra_summary`` (e.g. a projected sentence embedding of the
+        instruction) is added to the instruction summary, or replaces it when
+        ``read_words`` is False.
+        """
+        if self.routing is None:
+            raise ValueError("this planner has no models to route to (it was trained on plans without model choices)")
+        if read_words:
+            summary = self.summarize(obs["instruction"])
+            if extra_summary is not None:
+                summary = summary + extra_summary
+        elif extra_summary is not None:
+            summary = extra_summary
+        else:
+            raise ValueError("with read_words=False routing needs an extra summary (an instruction embedding)")
+        logits = self.selector_logits(summary, current_type(obs), selector_features(obs))[:, 0] + self.routing(obs)
+        return logits.masked_fill(~obs["action_mask"].bool(), NEG_INF), summary
+
     # -- whole model -------------------------------------------------------------------
     def forward(self, tokens: torch.Tensor, types: torch.Tensor, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        """All heads: type logits ``(B, N, T+1)``, edge logits ``(B, N, N)``, model logits ``(B, N, M)``.
+        """All heads: type logits ``(B, N, T+1)``, edge logits ``(B, N, N)``, model logits ``(B, N, M)``, and the summary ``(B, d)``.
 
         ``types`` and ``features`` describe the subtasks the selector scores (the true
         ones in training; padded slots are ignored by the losses).
@@ -307,4 +340,5 @@ class PlannerModel(nn.Module):
             "type_logits": self.type_head(slots.states),
             "edge_logits": self.edge_logits(slots),
             "model_logits": self.selector_logits(encoding.summary, types, features),
+            "summary": encoding.summary,
         }

@@ -10,6 +10,7 @@ import torch
 
 from orchestai.data.examples import PlanExample
 from orchestai.data.tokenizer import HashTokenizer
+from orchestai.envs.log_replay import ReplayedDecisions
 from orchestai.planner.model import PlannerVocabulary
 from orchestai.world.workflow import SELECTOR_FEATURES, selector_feature_matrix, subtask_feature_matrix
 
@@ -71,3 +72,43 @@ def tensorize(examples: Sequence[PlanExample], vocabulary: PlannerVocabulary) ->
         pair_mask[k, :n, :n] = ~np.eye(n, dtype=bool)
         models[k, :n] = [m if m >= 0 else IGNORE for m in example.models]
     return PlanTensors(*(torch.from_numpy(a) for a in (tokens, types, features, edges, pair_mask, models, n_subtasks)))
+
+
+@dataclass
+class DecisionTensors:
+    """Replayed routing decisions as tensors: observations (the routing keys), the logged model, and each one's log.
+
+    Decisions are stored log by log (as :func:`~orchestai.envs.log_replay.replay_decisions`
+    returns them): ``log_index`` is each decision's log, and ``offsets[k]:offsets[k + 1]``
+    are the rows of log ``k``.
+    """
+
+    observations: dict[str, torch.Tensor]
+    actions: torch.Tensor
+    log_index: torch.Tensor
+    offsets: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.actions.shape[0]
+
+    def of_logs(self, logs: Sequence[int]) -> DecisionTensors:
+        """The decisions of the given logs, in that order, re-indexed: ``log_index`` becomes the position in ``logs``."""
+        ranges = [torch.arange(int(self.offsets[k]), int(self.offsets[k + 1])) for k in logs]
+        rows = torch.cat(ranges) if ranges else torch.zeros(0, dtype=torch.long)
+        counts = torch.tensor([len(r) for r in ranges], dtype=torch.long)
+        offsets = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(counts, 0)])
+        return DecisionTensors(
+            {k: v[rows] for k, v in self.observations.items()},
+            self.actions[rows],
+            torch.repeat_interleave(torch.arange(len(ranges)), counts),
+            offsets,
+        )
+
+    @classmethod
+    def of(cls, decisions: ReplayedDecisions, n_logs: int) -> DecisionTensors:
+        """Tensors of :func:`~orchestai.envs.log_replay.replay_decisions`' output for ``n_logs`` logs."""
+        log_index = torch.from_numpy(decisions.log_index)
+        offsets = torch.searchsorted(log_index, torch.arange(n_logs + 1))
+        return cls(
+            {k: torch.from_numpy(v) for k, v in decisions.observations.items()}, torch.from_numpy(decisions.actions), log_index, offsets
+        )

@@ -1,21 +1,19 @@
-"""`PlannerPolicy`: an SB3 actor-critic whose actor is the PlannerModel's model selector.
+"""`PlannerPolicy`: an SB3 actor-critic whose actor is the PlannerModel's router.
 
 The policy holds a whole :class:`~orchestai.planner.model.PlannerModel` (graph head
-included, so the fine-tuned planner can still plan). For the env's current subtask it
-scores the models with the planner's selector from the instruction encoding, the
-subtask's type and features (``subtask_features`` plus its input quality), then adds
-the output of an *execution branch*: an MLP over what logs never show (attempts,
-model health, cost and time so far), and the output of a *model branch*: one small MLP
-applied to every model alike, reading that model's published estimates for the
-current subtask (``model_estimates``), its health this episode and the decision's
-context (attempts left, input quality, progress). Both branches' last layers start at
-zero, so right after initialisation the policy acts exactly like the Phase 1 selector. The action
-mask from the observation is applied to the logits, so plain PPO never samples a
-model that cannot do the subtask. The value head is new. Where the observation has an
-``instruction_embedding`` (``orchestai/RouterBench-v0`` with ``prompt_features="minilm"``),
-a linear projection of it, zero at first, is added to the instruction summary (or, with
-``read_words=False``, is the summary: the policy then reads the prompt only through the
-pretrained encoder, which generalises better from RouterBench's 1,764 training prompts).
+included, so the fine-tuned planner can still plan). Its action logits are the
+planner's :meth:`~orchestai.planner.model.PlannerModel.routing_logits` for the env's
+current subtask: the selector's scores (instruction summary, the subtask's type and
+features) plus the routing branches' (execution state, and each model's published
+estimates and health; see :mod:`orchestai.planner.routing`), masked with the
+observation's action mask, so plain PPO never samples a model that cannot do the
+subtask. Right after initialisation from a Phase 1 checkpoint the policy therefore acts
+exactly like the Phase 1 planner; a fresh planner's branches start at zero. The value
+head is new. Where the observation has an ``instruction_embedding``
+(``orchestai/RouterBench-v0`` with ``prompt_features="minilm"``), a linear projection of
+it, zero at first, is added to the instruction summary (or, with ``read_words=False``,
+is the summary: the policy then reads the prompt only through the pretrained encoder,
+which generalises better from RouterBench's 1,764 training prompts).
 
 Weights from a Phase 1 checkpoint are loaded by :func:`load_phase1_weights` *after*
 SB3 has built the policy (SB3's orthogonal initialisation would overwrite them).
@@ -36,75 +34,7 @@ from torch import nn
 from orchestai.envs import INSTRUCTION_EMBEDDING_KEY as EMBEDDING_KEY
 from orchestai.planner.checkpoint import check_world, read_checkpoint
 from orchestai.planner.model import NEG_INF, PlannerConfig, PlannerModel, PlannerVocabulary
-
-
-def current_row(obs: dict[str, torch.Tensor], key: str) -> torch.Tensor:
-    """The current subtask's row ``(B, F)`` of a per-subtask table ``obs[key]`` ``(B, N, F)``."""
-    return (obs[key].float() * obs["current_subtask"].float().unsqueeze(-1)).sum(1)
-
-
-def selector_logits_for_observation(
-    planner: PlannerModel, obs: dict[str, torch.Tensor], extra_summary: torch.Tensor | None = None, read_words: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The planner selector's logits ``(B, M)`` for the env's current subtask, and the summary ``(B, d)``.
-
-    ``extra_summary`` (e.g. a projected sentence embedding of the instruction) is added to
-    the planner's own instruction summary, or replaces it when ``read_words`` is False.
-    """
-    if read_words:
-        summary = planner.summarize(obs["instruction"])
-        if extra_summary is not None:
-            summary = summary + extra_summary
-    elif extra_summary is not None:
-        summary = extra_summary
-    else:
-        raise ValueError("with read_words=False the policy needs an extra summary (an instruction embedding)")
-    current = obs["current_subtask"].float()
-    index = current.argmax(1, keepdim=True)
-    task_type = (obs["subtask_types"].long().gather(1, index) - 1).clamp(min=0)
-    features = torch.cat([current_row(obs, "subtask_features"), current_row(obs, "subtask_state")[:, 5:6]], dim=1).unsqueeze(1)
-    return planner.selector_logits(summary, task_type, features)[:, 0], summary
-
-
-def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """What the execution branch reads: progress, the current subtask's state and type, model health.
-
-    The type lets the branch adjust per type (e.g. a stronger model on a last retry).
-    """
-    return torch.cat(
-        [obs["progress"].float(), current_row(obs, "subtask_state"), obs["current_type"].float(), obs["model_health"].float().flatten(1)], dim=1
-    )
-
-
-def model_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """What the model branch reads, per model ``(B, M, F)``: its published estimates and health, and the decision's context.
-
-    Estimates (success probability, cost, latency for the current subtask) enter as
-    probability, log-probability, log-cost and latency, and as the terms of an
-    expected-utility score; the context (progress, the current subtask's state and
-    static features) is the same for every model.
-    """
-    estimates = obs["model_estimates"].float()
-    success, cost, latency = estimates[..., 0:1], estimates[..., 1:2], estimates[..., 2:3]
-    attempts_left = obs["progress"].float()[:, 6:7].unsqueeze(1)
-    capable = (success > 0).float()
-    per_model = torch.cat(
-        [
-            success,
-            torch.log(success + 1e-3),
-            torch.log(cost + 1e-6) / 10.0,
-            latency,
-            # the terms of an expected-utility score, spelt out: expected spend until a
-            # success, and the probability that every remaining attempt fails
-            capable * latency / (success + 0.05),
-            capable * torch.log(cost / (success + 0.05) + 1e-6) / 10.0,
-            torch.exp(torch.log1p(-success.clamp(max=0.999)) * attempts_left),
-            obs["model_health"].float(),
-        ],
-        dim=-1,
-    )
-    context = torch.cat([obs["progress"].float(), current_row(obs, "subtask_state"), current_row(obs, "subtask_features")], dim=1)
-    return torch.cat([per_model, context.unsqueeze(1).expand(-1, per_model.shape[1], -1)], dim=-1)
+from orchestai.planner.routing import execution_feature_size, execution_features
 
 
 def remaining_work(obs: dict[str, torch.Tensor], n_types: int) -> torch.Tensor:
@@ -123,8 +53,6 @@ class _PlannerActorCritic:
     """
 
     planner: PlannerModel
-    execution_branch: nn.Sequential
-    model_branch: nn.Sequential
     value_head: nn.Sequential
     action_dist: CategoricalDistribution
 
@@ -160,26 +88,9 @@ class _PlannerActorCritic:
     ) -> None:
         self.read_words = read_words
         self.planner = PlannerModel(PlannerConfig(**planner_config), PlannerVocabulary(**vocabulary))
-        n_models = self.planner.vocabulary.n_models
         space = self.observation_space
-        n_execution = (
-            space["progress"].shape[0]
-            + space["subtask_state"].shape[1]
-            + space["current_type"].shape[0]
-            + int(torch.tensor(space["model_health"].shape).prod())
-        )
-        self.execution_branch = nn.Sequential(nn.Linear(n_execution, hidden), nn.Tanh(), nn.Linear(hidden, n_models))
-        nn.init.zeros_(self.execution_branch[-1].weight)
-        nn.init.zeros_(self.execution_branch[-1].bias)
-        # one scorer shared by all models: what a model's estimates and health mean for
-        # its logit is the same for every model, so it is learnt once
-        n_per_model = (
-            7 + space["model_health"].shape[1] + space["progress"].shape[0]
-            + space["subtask_state"].shape[1] + space["subtask_features"].shape[1]
-        )  # fmt: skip
-        self.model_branch = nn.Sequential(nn.Linear(n_per_model, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-        nn.init.zeros_(self.model_branch[-1].weight)
-        nn.init.zeros_(self.model_branch[-1].bias)
+        if self.planner.routing is None:
+            raise ValueError("the planner has no models to route to; build it from a world's vocabulary")
         d, n_types = self.planner.config.d_model, self.planner.vocabulary.n_types
         self.embedding_projection: nn.Linear | None = None
         if not read_words and EMBEDDING_KEY not in space.spaces:
@@ -190,6 +101,7 @@ class _PlannerActorCritic:
             self.embedding_projection = nn.Linear(space[EMBEDDING_KEY].shape[0], d)
             nn.init.zeros_(self.embedding_projection.weight)
             nn.init.zeros_(self.embedding_projection.bias)
+        n_execution = execution_feature_size(n_types, self.planner.vocabulary.n_models)
         self.value_head = nn.Sequential(nn.Linear(d + n_execution + 2 * n_types, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
     def _heads(
@@ -197,13 +109,11 @@ class _PlannerActorCritic:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Masked action logits ``(B, M)`` and values ``(B, 1)``."""
         extra = self.embedding_projection(obs[EMBEDDING_KEY].float()) if self.embedding_projection is not None else None
-        selector, summary = selector_logits_for_observation(self.planner, obs, extra, self.read_words)
-        execution = execution_features(obs)
-        logits = selector + self.execution_branch(execution) + self.model_branch(model_features(obs)).squeeze(-1)
-        mask = obs["action_mask"].bool()
+        logits, summary = self.planner.routing_logits(obs, extra, self.read_words)
         if action_masks is not None:
-            mask = mask & torch.as_tensor(action_masks, dtype=torch.bool, device=mask.device).reshape(mask.shape)
-        logits = logits.masked_fill(~mask, NEG_INF)
+            mask = torch.as_tensor(action_masks, dtype=torch.bool, device=logits.device).reshape(logits.shape)
+            logits = logits.masked_fill(~mask, NEG_INF)
+        execution = execution_features(obs)
         remaining = remaining_work(obs, self.planner.vocabulary.n_types)
         values = self.value_head(torch.cat([summary, execution, remaining], dim=1))
         return logits, values
