@@ -113,21 +113,18 @@ def replayed_decisions(data: Phase1Data, indices: list[int]) -> DecisionTensors 
     from orchestai.envs.log_replay import replay_decisions
 
     logs = [data.logs[i] for i in indices]
-    return DecisionTensors.of(replay_decisions(logs, data.world, ROUTING_KEYS, data.source), len(logs))
+    # no instruction tokens: a decision reads its log's summary, computed with the plan batch
+    keys = [key for key in ROUTING_KEYS if key != "instruction"]
+    return DecisionTensors.of(replay_decisions(logs, data.world, keys, data.source), len(logs))
 
 
-def decision_losses(
-    model: PlannerModel, decisions: DecisionTensors, summary: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def decision_losses(model: PlannerModel, decisions: DecisionTensors, summary: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy of the planner's routing logits against the logged models, and the number of hits.
 
-    ``summary`` ``(D, d)``, each decision's instruction summary, saves recomputing it
-    when the plan batch of the same logs has just computed it.
+    ``summary`` ``(D, d)`` is each decision's instruction summary, as the forward pass
+    over the decisions' logs computed it.
     """
-    if summary is None:
-        logits, _ = model.routing_logits(decisions.observations)
-    else:
-        logits, _ = model.routing_logits(decisions.observations, summary, read_words=False)
+    logits, _ = model.routing_logits(decisions.observations, summary, read_words=False)
     return F.cross_entropy(logits, decisions.actions), (logits.argmax(1) == decisions.actions).sum()
 
 
