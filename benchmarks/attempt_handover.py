@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from stable_baselines3 import PPO
 
-from orchestai.evaluate.baselines import ErrorAwareExpectedUtilityPolicy
-from orchestai.evaluate.learned import Sb3Router
-from orchestai.evaluate.rollouts import evaluate_policy
+from orchestai.agents.baselines import ErrorAwareExpectedUtilityPolicy
+from orchestai.agents.rollouts import evaluate_policy
+from orchestai.policies.routers import Sb3Router
 
 
 class Handover:

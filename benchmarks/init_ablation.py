@@ -52,7 +52,9 @@ def compare(name: str, init: list[tuple[int, float]], scratch: list[tuple[int, f
     if init_steps is None or not scratch_steps:
         print("  the init run never reached the scratch run's final value")
     else:
-        print(f"  init run reaches it at {init_steps} steps: {init_steps / scratch_steps:.1%} of the scratch run's {scratch_steps} (aim < 30%)")
+        print(
+            f"  init run reaches it at {init_steps} steps: {init_steps / scratch_steps:.1%} of the scratch run's {scratch_steps} (aim < 30%)"
+        )
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """PPO quality against training budget: train for a wall-clock budget, evaluating on held-out workflows.
 
-Trains ``PlannerPolicy`` with the Phase 2 settings (``configs/phase2.yaml`` plus any of
+Trains ``PlannerPolicy`` with the Phase 2 settings (``orchestai/configs/phase2.yaml`` plus any of
 its flags, e.g. ``--init``, ``--masked``, ``--ent-coef``) in chunks of ``--chunk`` steps
 until ``--seconds`` have passed or ``--timesteps`` is reached (200,000 in
-``configs/phase2.yaml``: raise it for long budgets), evaluating the greedy policy on
+``orchestai/configs/phase2.yaml``: raise it for long budgets), evaluating the greedy policy on
 ``--eval-episodes`` held-out synthetic workflows (seeds ``--eval-seed``..) after every
 ``--eval-every`` steps and at the end. Prints one JSON line per evaluation, so parallel
 runs on a many-core machine can be compared on the same seeds; writes SB3's
@@ -28,13 +28,13 @@ import torch
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
 
+from orchestai.agents.rollouts import evaluate_policy
 from orchestai.configuration import add_config_flags, apply_flags, load_yaml_config
 from orchestai.envs import WORKFLOW_ENV_ID
-from orchestai.evaluate.learned import Sb3Router
-from orchestai.evaluate.rollouts import evaluate_policy
 from orchestai.paths import CONFIG_DIR
 from orchestai.phase2.config import Phase2Config
 from orchestai.phase2.ppo import build_model, environment_kwargs
+from orchestai.policies.routers import Sb3Router
 from orchestai.world.world import World
 
 
@@ -52,7 +52,9 @@ def main() -> None:
     config = dataclasses.replace(config, lr_schedule="constant")
     torch.set_num_threads(config.num_threads)
     world = World.load(config.world)
-    venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=config.n_envs, seed=config.seed, env_kwargs=environment_kwargs(config, "train"))
+    venv = make_vec_env(
+        WORKFLOW_ENV_ID, n_envs=config.n_envs, seed=config.seed, env_kwargs=environment_kwargs(config, "train")
+    )
     model = build_model(config, venv, world)
     model.set_logger(configure(str(Path(config.out_dir)), ["csv"]))  # SB3's progress.csv, to see how training went
     test_kwargs = environment_kwargs(config, "test")

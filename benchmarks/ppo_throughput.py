@@ -1,6 +1,6 @@
 """PPO training throughput: PlannerPolicy against SB3's MultiInputPolicy, measured in one run.
 
-Both train PPO on ``orchestai/Workflow-v0`` with the same settings (``configs/phase2.yaml``
+Both train PPO on ``orchestai/Workflow-v0`` with the same settings (``orchestai/configs/phase2.yaml``
 defaults: 4 DummyVecEnv envs, n_steps 512, batch 256, 4 epochs) for ``--steps`` steps,
 in alternating rounds; the PlannerPolicy is initialised from a Phase 1 checkpoint when
 one is given (``--init``), which does not change its cost. Prints steps per second of

@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from orchestai.cli import run_cli
+
 PROFILES = {
     "quick": {"epochs": 25, "timesteps": 60_000, "episodes": 200},
     "full": {"epochs": 50, "timesteps": 200_000, "episodes": 500},
@@ -26,70 +28,69 @@ PROFILES = {
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Run the OrchestAI pipeline on the bundled defaults.")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    parser.add_argument("--out-dir", type=Path, default=Path("runs/main"))
+    parser.add_argument(
+        "--profile", choices=sorted(PROFILES), default="quick",
+        help="quick: a few minutes on 2 CPU cores (25 epochs, 60k PPO steps, 200 episodes); full: the configs' defaults",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("runs/main"),
+        help="output folder (default runs/main; the profile is a sub-folder)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    profile = PROFILES[args.profile]
-    out = args.out_dir / args.profile
-    progress = [] if not args.no_progress else ["--no-progress"]
+    return run_cli(lambda: run_pipeline(args.profile, args.out_dir / args.profile, not args.no_progress))
 
+
+def run_pipeline(profile_name: str, out: Path, progress: bool) -> int:
+    """Synthetic data, Phase 1, Phase 2 and the evaluation, with the profile's budgets; returns the exit code."""
+    import dataclasses
+
+    from orchestai.configuration import load_yaml_config
     from orchestai.data.generate import ensure_default_logs
-    from orchestai.data.logs import load_logs
+    from orchestai.evaluate.synthetic import EvaluationRequest, run_evaluation
+    from orchestai.logs.io import load_logs
+    from orchestai.paths import default_logs_path
+    from orchestai.phase1.config import DEFAULT_PHASE1_CONFIG, Phase1Config
+    from orchestai.phase1.trainer import Phase1Trainer
+    from orchestai.phase2.config import DEFAULT_PHASE2_CONFIG, Phase2Config
+    from orchestai.phase2.trainer import train_phase2
     from orchestai.world.world import World
 
+    profile = PROFILES[profile_name]
     world = World.load()
-    print(f"[1/4] world: {world.n_types} task types, {world.n_models} worker models (configs/world.yaml)")
-    path = ensure_default_logs(world=world)
+    print(f"[1/4] world: {world.n_types} task types, {world.n_models} worker models ({world.source})")
+    phase1 = dataclasses.replace(
+        load_yaml_config(Phase1Config, DEFAULT_PHASE1_CONFIG),
+        epochs=profile["epochs"],
+        out_dir=str(out / "phase1"),
+        progress=progress,
+    )
+    path = ensure_default_logs(default_logs_path(phase1.n_logs), n=phase1.n_logs, world=world)
     print(f"      synthetic execution logs: {len(load_logs(path, world).logs)} valid records in {path}")
 
-    from orchestai.phase1.train import main as phase1_main
-
     print(f"[2/4] phase 1: {profile['epochs']} epochs -> {out / 'phase1'}")
-    code = phase1_main(["--epochs", str(profile["epochs"]), "--out-dir", str(out / "phase1"), *progress])
+    code = Phase1Trainer(phase1).run()
     if code:
         return code
-    checkpoint = out / "phase1" / "phase1_best_model_1000.pth"
-
-    from orchestai.phase2.ppo import main as phase2_main
+    checkpoint = out / "phase1" / f"phase1_best_model_{phase1.n_logs}.pth"
 
     print(f"[3/4] phase 2: PPO for {profile['timesteps']} steps from {checkpoint} -> {out / 'phase2'}")
-    code = phase2_main(
-        [
-            "--init",
-            str(checkpoint),
-            "--timesteps",
-            str(profile["timesteps"]),
-            "--out-dir",
-            str(out / "phase2"),
-            "--eval-episodes",
-            "0",
-            *progress,
-        ]
-    )
+    phase2 = dataclasses.replace(
+        load_yaml_config(Phase2Config, DEFAULT_PHASE2_CONFIG), init=str(checkpoint), timesteps=profile["timesteps"],
+        out_dir=str(out / "phase2"), eval_episodes=0, progress=progress,
+    )  # fmt: skip
+    code = train_phase2(phase2)
     if code:
         return code
-
-    from orchestai.evaluate.__main__ import main as evaluate_main
 
     print(f"[4/4] evaluation on {profile['episodes']} held-out synthetic workflows -> {out / 'evaluate'}")
-    code = evaluate_main(
-        [
-            "--episodes",
-            str(profile["episodes"]),
-            "--phase1",
-            str(checkpoint),
-            "--ppo",
-            str(out / "phase2" / "ppo_model.zip"),
-            "--out-dir",
-            str(out / "evaluate"),
-        ]
+    ppo_zip = out / "phase2" / "ppo_model.zip"
+    run_evaluation(
+        EvaluationRequest(episodes=profile["episodes"], phase1=[checkpoint], ppo=[ppo_zip], out_dir=out / "evaluate")
     )
-    if code:
-        return code
-    print(
-        f"outputs: {checkpoint}, {out / 'phase2' / 'ppo_model.zip'}, {out / 'phase2' / 'phase2_planner.pth'}, {out / 'evaluate'}"
-    )
+    print(f"outputs: {checkpoint}, {ppo_zip}, {out / 'phase2' / 'phase2_planner.pth'}, {out / 'evaluate'}")
     print(f'plan an instruction: python -m orchestai.plan "<instruction>" --checkpoint {checkpoint}')
     return 0
 

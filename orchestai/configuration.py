@@ -4,12 +4,14 @@ Every configuration object in OrchestAI is a dataclass. :func:`from_mapping` bui
 from plain data (a YAML mapping), checking that no key is unknown, none is missing
 (unless it has a default), and every value has the annotated type. Range checks live in
 each dataclass's ``validate`` method. All failures raise :class:`ConfigError`, whose
-message names the file and the dotted key path, e.g. ``configs/world.yaml: models[3].price_input_per_1k: must be >= 0``.
+message names the file and the dotted key path, e.g. ``orchestai/configs/world.yaml: models[3].price_input_per_1k: must be >= 0``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+import sys
 import types
 import typing
 from pathlib import Path
@@ -17,10 +19,12 @@ from typing import Any, TypeVar
 
 import yaml
 
+from orchestai.errors import UserInputError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A configuration file or mapping is invalid; the message names file and key."""
 
     def __init__(self, source: str, key: str, problem: str) -> None:
@@ -52,7 +56,7 @@ def _convert(value: Any, annotation: Any, source: str, key: str) -> Any:
             except ConfigError as error:
                 errors.append(error.problem)
         raise ConfigError(source, key, " or ".join(errors))
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return from_mapping(annotation, value, source, key)
     if origin is list or origin is tuple:
         if not isinstance(value, list):
@@ -162,20 +166,63 @@ def _scalar_type(annotation: Any) -> Any:
     return annotation
 
 
-def add_config_flags(parser: Any, cls: type, prefix: str = "") -> None:
+def yaml_key_comments(path: str | Path) -> dict[str, str]:
+    """The comment after each key of a YAML file (``key: value  # comment``), by dotted key path (for ``--help``)."""
+    comments: dict[str, str] = {}
+    stack: list[tuple[int, str]] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return comments
+    for line in lines:
+        match = re.match(r"^(\s*)([A-Za-z_][\w]*):(.*)$", line)
+        if not match:
+            continue
+        indent, key, rest = len(match.group(1)), match.group(2), match.group(3)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        dotted = ".".join([*(k for _, k in stack), key])
+        if "#" in rest:
+            comments[dotted] = rest.split("#", 1)[1].strip()
+        if not rest.split("#", 1)[0].strip():  # a section: its keys follow, indented
+            stack.append((indent, key))
+    return comments
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def add_config_flags(
+    parser: Any, cls: type, prefix: str = "", defaults: Any = None, comments: dict[str, str] | None = None
+) -> None:
     """Add one command-line flag per field of dataclass ``cls`` (nested fields as ``--section-field``).
 
     Every flag defaults to ``None`` so that :func:`apply_flags` can tell which were given.
+    Its help says what the key does (the comment beside it in the YAML file, from
+    ``comments``), its default (from ``defaults``, the loaded configuration) and its choices.
     """
     hints = typing.get_type_hints(cls)
+    comments = comments or {}
     for f in dataclasses.fields(cls):
         path = f"{prefix}{f.name}"
         annotation = hints[f.name]
-        if dataclasses.is_dataclass(annotation):
-            add_config_flags(parser, annotation, prefix=f"{path}.")
+        default = getattr(defaults, f.name, None) if defaults is not None else None
+        if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+            add_config_flags(parser, annotation, prefix=f"{path}.", defaults=default, comments=comments)
             continue
         kind = _scalar_type(annotation)
-        help_text = f"config key {path}"
+        parts = [comments.get(path, "").rstrip(".") or f"config key {path}"]
+        choices = f.metadata.get("choices")
+        if choices:
+            parts.append(f"choices: {', '.join(map(str, choices))}")
+        if defaults is not None:
+            parts.append(f"default: {_describe(default)}")
+        help_text = "; ".join(parts).replace("%", "%%")
         if kind is bool:
             parser.add_argument(_flag(path), dest=path, default=None, action=argparse_boolean(), help=help_text)
         elif kind in (int, float, str):
@@ -206,3 +253,25 @@ def apply_flags(config: T, flags: dict[str, Any], source: str = "command line") 
             node = node[part]
         node[leaf] = value
     return from_mapping(type(config), data, source)
+
+
+def parse_config_args(cls: type[T], default_path: Path, description: str, argv: list[str] | None = None) -> T:
+    """A configuration from ``--config`` (default ``default_path``) with one flag per config key applied.
+
+    ``--help`` lists every key with the comment the bundled YAML gives it and its default there.
+    """
+    import argparse
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path, default=default_path)
+    config_path = pre.parse_known_args(argv)[0].config
+    try:
+        defaults: Any = load_yaml_config(cls, config_path)
+    except ConfigError:
+        defaults = None  # reported with its key once the flags are parsed
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", type=Path, default=default_path, help=f"YAML configuration (default: {default_path})")
+    add_config_flags(parser, cls, defaults=defaults, comments=yaml_key_comments(default_path))
+    args = vars(parser.parse_args(argv))
+    return apply_flags(load_yaml_config(cls, args.pop("config")), args)

@@ -1,10 +1,28 @@
-"""Where the bundled configuration and the default synthetic data set live."""
+"""Where the bundled configuration lives (package data) and where generated data goes.
+
+The YAML files ship inside the package (``orchestai/configs``), so an installed wheel
+finds them. Data that OrchestAI generates (the default synthetic logs) is never written
+into the package: it goes to ``$ORCHESTAI_DATA_DIR`` or, when that is unset, to
+``data/`` under the working directory.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PROJECT_ROOT / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULT_WORLD_PATH = CONFIG_DIR / "world.yaml"
-DEFAULT_LOGS_PATH = PROJECT_ROOT / "data" / "synthetic_logs_1000.jsonl"
+DATA_DIR_VARIABLE = "ORCHESTAI_DATA_DIR"
+DEFAULT_N_LOGS = 1000
+DEFAULT_LOGS_SEED = 0
+
+
+def data_dir() -> Path:
+    """The folder generated data sets go to: ``$ORCHESTAI_DATA_DIR``, else ``./data``."""
+    return Path(os.environ.get(DATA_DIR_VARIABLE) or "data")
+
+
+def default_logs_path(n_logs: int = DEFAULT_N_LOGS) -> Path:
+    """Where the default synthetic data set of ``n_logs`` logs is (or will be) generated."""
+    return data_dir() / f"synthetic_logs_{n_logs}.jsonl"

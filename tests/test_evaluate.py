@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from orchestai.evaluate.baselines import (
+from orchestai.agents.baselines import (
     BestExpectedUtilityPolicy,
     CheapestPolicy,
     ErrorAwareExpectedUtilityPolicy,
@@ -13,8 +13,8 @@ from orchestai.evaluate.baselines import (
     RandomPolicy,
     StrongestPolicy,
 )
-from orchestai.evaluate.report import pareto_front, summary_rows
-from orchestai.evaluate.rollouts import PolicyResult, evaluate_policy
+from orchestai.agents.rollouts import PolicyResult, evaluate_policy, summary_rows
+from orchestai.evaluate.report import pareto_front
 
 
 def _result(name: str, returns, successes, costs) -> PolicyResult:

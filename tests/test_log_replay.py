@@ -7,9 +7,9 @@ import copy
 import numpy as np
 import pytest
 
-from orchestai.data.schema import LogValidationError, validate_record
 from orchestai.envs.log_replay import LogReplayEnv, replay_decisions
 from orchestai.envs.workflow_env import WorkflowEnv
+from orchestai.logs.schema import LogValidationError, validate_record
 from orchestai.world.world import World
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestai.data.generate import generate_logs
-from orchestai.data.logs import load_logs, write_logs
-from orchestai.data.schema import LogValidationError
+from orchestai.logs.io import load_logs, write_logs
+from orchestai.logs.schema import LogValidationError
 from orchestai.world.world import World
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from orchestai.configuration import ConfigError
-from orchestai.phase1 import train as phase1
+from orchestai.configuration import ConfigError, parse_config_args
+from orchestai.logs.schema import LogValidationError
+from orchestai.phase1 import trainer as phase1
+from orchestai.phase1.config import DEFAULT_PHASE1_CONFIG
 from orchestai.planner.checkpoint import load_planner
 
 TINY_FLAGS = [
@@ -121,20 +123,22 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path, small_log_file: Path, mo
 
 def test_invalid_flag_value_names_the_key(small_log_file: Path):
     with pytest.raises(ConfigError, match=r"val_fraction: must be within \(0, 1\)"):
-        phase1.parse_config(["--data", str(small_log_file), "--val-fraction", "2"])
+        parse_config_args(
+            phase1.Phase1Config, DEFAULT_PHASE1_CONFIG, "phase 1", ["--data", str(small_log_file), "--val-fraction", "2"]
+        )
     result = _run("-m", "orchestai.phase1.train", "--val-fraction", "2")
     assert result.returncode == 2 and "val_fraction" in result.stderr
 
 
 def test_skip_invalid_reports_what_it_skipped(tmp_path: Path, small_logs: list[dict]):
-    from orchestai.data.logs import write_logs
+    from orchestai.logs.io import write_logs
 
     records = [dict(r) for r in small_logs]
     records[3] = {**records[3], "subtasks": [{**records[3]["subtasks"][0], "type": "juggling"}, *records[3]["subtasks"][1:]]}
     path = tmp_path / "mixed.jsonl"
     write_logs(path, records)
     strict = _config(tmp_path / "a", path)
-    with pytest.raises(Exception, match="unknown task type 'juggling'"):
+    with pytest.raises(LogValidationError, match="unknown task type 'juggling'"):
         phase1.Phase1Trainer(strict, log=lambda *_: None).run()
     lines: list[str] = []
     lenient = _config(tmp_path / "b", path, skip_invalid=True, epochs=1)
@@ -153,10 +157,10 @@ def test_phase1_learns_from_the_logged_decisions_how_to_use_execution_feedback(t
 
     import numpy as np
 
+    from orchestai.agents.rollouts import evaluate_policy
     from orchestai.data.generate import generate_logs
-    from orchestai.data.logs import write_logs
-    from orchestai.evaluate.learned import Phase1Router
-    from orchestai.evaluate.rollouts import evaluate_policy
+    from orchestai.logs.io import write_logs
+    from orchestai.policies.routers import Phase1Router
 
     path = tmp_path / "logs.jsonl"
     write_logs(path, generate_logs(world, n=200, seed=21))

@@ -14,11 +14,12 @@ from stable_baselines3.common.env_util import make_vec_env
 
 from orchestai.configuration import from_mapping
 from orchestai.envs import WORKFLOW_ENV_ID
-from orchestai.phase1.train import Phase1Config, Phase1Trainer
+from orchestai.phase1.config import Phase1Config
+from orchestai.phase1.trainer import Phase1Trainer
+from orchestai.phase2.build import build_model, monitor_data, phase1_config_of, phase1_plan_split
 from orchestai.phase2.config import Phase2Config
 from orchestai.phase2.monitor import DagLossMonitor
-from orchestai.phase2.ppo import build_model, monitor_data
-from orchestai.planner.checkpoint import load_planner
+from orchestai.planner.checkpoint import load_planner, read_checkpoint
 from orchestai.planner.routing import model_features
 from orchestai.world.world import World
 
@@ -186,7 +187,8 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _monitored_run(checkpoint: Path, world: World, learning_rate: float) -> DagLossMonitor:
     venv = make_vec_env(WORKFLOW_ENV_ID, n_envs=2, seed=0)
     model = build_model(_phase2(init=str(checkpoint), learning_rate=learning_rate), venv, world)
-    data, gold = monitor_data(world, 40)
+    validation = phase1_plan_split(phase1_config_of(read_checkpoint(checkpoint)))[1]
+    data, gold = monitor_data(validation, world, 40)
     monitor = DagLossMonitor(data, gold, check_every=256, max_dag_loss=0.05, max_edge_f1_drop=0.05, patience=2)
     model.learn(3072, callback=monitor)
     monitor.final_timesteps = model.num_timesteps

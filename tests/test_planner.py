@@ -8,14 +8,14 @@ import pytest
 import torch
 
 from orchestai.data.examples import examples_from_logs
-from orchestai.data.logs import load_logs
-from orchestai.phase1.train import vocabulary_for_world
+from orchestai.logs.io import load_logs
 from orchestai.planner.checkpoint import CheckpointError, load_planner, save_checkpoint
 from orchestai.planner.dag import decode_dag, notears_dag_loss
 from orchestai.planner.inference import predict_plans
 from orchestai.planner.metrics import Plan, is_dag, plan_metrics, record_f1
 from orchestai.planner.model import PlannerConfig, PlannerModel
 from orchestai.planner.tensors import tensorize
+from orchestai.planner.vocabulary import vocabulary_for_world
 from orchestai.world.world import World
 
 TINY = PlannerConfig(d_model=32, conv_layers=2, slot_layers=1, n_heads=2, dropout=0.0)
@@ -127,3 +127,16 @@ def test_truncated_or_foreign_file_is_a_checkpoint_error(tmp_path: Path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable planner checkpoint"):
         load_planner(bad)
+
+
+def test_observation_layout_mismatch_is_a_clear_error(tmp_path: Path, world: World):
+    model = PlannerModel(TINY, vocabulary_for_world(world))
+    path = save_checkpoint(tmp_path / "p.pth", model, None, epoch=1, val_loss=1.0)
+    load_planner(path, world.names_signature())  # this version's layout: fine
+    data = torch.load(path, weights_only=True)
+    data["observation_layout"] = {**data["observation_layout"], "version": ["0"], "progress": ["COST", "MAKESPAN"]}
+    torch.save(data, path)
+    with pytest.raises(
+        CheckpointError, match=r"observation layout 0, this version reads layout 1 \(differs in progress, version\)"
+    ):
+        load_planner(path, world.names_signature())

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestai.data.routerbench import load_routerbench
-from orchestai.data.schema import LogValidationError
+from orchestai.envs.routerbench_data import load_routerbench
+from orchestai.logs.schema import LogValidationError
 
 from .conftest import shared_data_or_skip
 

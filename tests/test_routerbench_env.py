@@ -11,26 +11,13 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 import orchestai  # noqa: F401  (registers the envs)
-from orchestai.data.routerbench import RouterBenchData, RouterBenchPrompt, load_routerbench_folder
-from orchestai.data.schema import validate_record
+from orchestai.envs.routerbench_data import load_routerbench_folder
 from orchestai.envs.routerbench_env import RouterBenchEnv
+from orchestai.logs.schema import validate_record
 
-from .conftest import shared_data_or_skip
-
-MODELS = ["mistralai/mistral-7b-chat", "claude-instant-v1", "gpt-4-1106-preview"]
-SHOT = "Question: is the sky blue? Answer: yes. Now the real question. "
-
-
-def toy_data(n: int = 30) -> RouterBenchData:
-    prompts = []
-    rng = np.random.default_rng(0)
-    for k in range(n):
-        dataset = "quiz" if k % 3 else "code"
-        text = (SHOT if dataset == "quiz" else "") + f"item {k} about {'cats' if k % 2 else 'dogs'}"
-        scores = {m: float(rng.random() < p) for m, p in zip(MODELS, (0.3, 0.6, 0.9), strict=True)}
-        costs = {m: round(c * (1 + k / 100), 6) for m, c in zip(MODELS, (0.0001, 0.0005, 0.005), strict=True)}
-        prompts.append(RouterBenchPrompt(f"{dataset}.{k}", dataset, text, scores, costs, {m: 40 * (i + 1) for i, m in enumerate(MODELS)}))
-    return RouterBenchData(prompts, list(MODELS))
+from .conftest import ROUTERBENCH_TOY_MODELS as MODELS
+from .conftest import SHOT, shared_data_or_skip
+from .conftest import routerbench_toy_data as toy_data
 
 
 def test_toy_env_passes_the_checkers_pickles_and_replays():
@@ -106,14 +93,14 @@ def test_planner_policy_trains_and_acts_on_the_replay_env():
     from orchestai.policies.planner_policy import PlannerPolicy, planner_policy_kwargs_for_world
 
     venv = make_vec_env("orchestai/RouterBench-v0", n_envs=2, seed=0, env_kwargs={"data": toy_data()})
-    kwargs = planner_policy_kwargs_for_world(venv.envs[0].unwrapped.world, PlannerConfig(d_model=16))
+    kwargs = planner_policy_kwargs_for_world(venv.get_attr("world", [0])[0], PlannerConfig(d_model=16))
     model = PPO(PlannerPolicy, venv, n_steps=64, batch_size=64, n_epochs=1, policy_kwargs=kwargs, seed=0)
     selector_before = model.policy.planner.selector[-1].weight.detach().clone()
-    value_before = model.policy.value_head[-1].weight.detach().clone()
+    value_before = model.policy.value_net.weight.detach().clone()
     model.learn(256)
     # the replay env's rewards reach both heads through PPO's updates
     assert not torch.equal(selector_before, model.policy.planner.selector[-1].weight)
-    assert not torch.equal(value_before, model.policy.value_head[-1].weight)
+    assert not torch.equal(value_before, model.policy.value_net.weight)
     obs = venv.reset()
     actions, _ = model.predict(obs, deterministic=True)
     assert actions.shape == (2,)
@@ -159,7 +146,10 @@ def test_routing_report_cli_end_to_end(tmp_path):
         "zero (single models' hull)", "per-data-set best model", "kNN TF-IDF (k=40)", "PPO (PlannerPolicy)",
         "oracle (best model per prompt)",
     }  # fmt: skip
-    oracle, zero = float(rows["oracle (best model per prompt)"]["aiq_pooled"]), float(rows["zero (single models' hull)"]["aiq_pooled"])
+    oracle, zero = (
+        float(rows["oracle (best model per prompt)"]["aiq_pooled"]),
+        float(rows["zero (single models' hull)"]["aiq_pooled"]),
+    )
     assert 0.5 < zero < oracle <= 1.0
     for row in rows.values():
         assert 0.0 <= float(row["aiq_pooled"]) <= oracle + 1e-9
@@ -190,7 +180,7 @@ def test_policy_reading_no_words_needs_an_embedding_observation():
 
 
 def test_sentence_embedding_observation_drives_a_policy_that_reloads(tmp_path):
-    from orchestai.data.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available
+    from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available
 
     if not embeddings_available():
         pytest.skip(f"the optional sentence encoder is not installed: {EMBEDDINGS_EXTRA_HINT}")

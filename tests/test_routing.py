@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orchestai.data.routerbench import RouterBenchPrompt, split_prompts
+from orchestai.envs.prompt_features import CommonPrefixStripper
+from orchestai.envs.routerbench_data import RouterBenchPrompt, split_prompts
 from orchestai.routing.curves import aiq, area_under_hull, cost_to_reach, hull_quality_at, non_decreasing_hull
-from orchestai.routing.features import CommonPrefixStripper
 from orchestai.routing.routers import dataset_best_router, knn_router, oracle_router
 from orchestai.routing.table import OutcomeTable
 
@@ -43,7 +43,9 @@ def test_cost_to_reach_and_quality_at_cost():
 
 def _prompt(sample_id: str, dataset: str, scores: list[float], costs: list[float], text: str = "") -> RouterBenchPrompt:
     models = ("cheap", "mid", "strong")
-    return RouterBenchPrompt(sample_id, dataset, text or sample_id, dict(zip(models, scores, strict=True)), dict(zip(models, costs, strict=True)))
+    return RouterBenchPrompt(
+        sample_id, dataset, text or sample_id, dict(zip(models, scores, strict=True)), dict(zip(models, costs, strict=True))
+    )
 
 
 TOY_MODELS = ("cheap", "mid", "strong")
@@ -51,7 +53,11 @@ TOY_MODELS = ("cheap", "mid", "strong")
 
 def test_oracle_picks_the_cheapest_correct_model_and_trades_off_with_the_cost_weight():
     table = OutcomeTable.of(
-        [_prompt("p0", "d", [1, 1, 1], [1, 2, 3]), _prompt("p1", "d", [0, 1, 1], [1, 2, 3]), _prompt("p2", "d", [0, 0, 0], [1, 2, 3])],
+        [
+            _prompt("p0", "d", [1, 1, 1], [1, 2, 3]),
+            _prompt("p1", "d", [0, 1, 1], [1, 2, 3]),
+            _prompt("p2", "d", [0, 0, 0], [1, 2, 3]),
+        ],
         TOY_MODELS,
     )
     oracle = oracle_router(table)
@@ -95,7 +101,9 @@ def test_dataset_best_router_uses_training_means_per_data_set():
 
 def test_common_prefix_is_learnt_on_training_prompts_per_data_set():
     shot = "Example: 2+2? Answer: 4. Now answer: "
-    stripper = CommonPrefixStripper(min_length=10).fit([shot + "x?", shot + "y?", "def f(a)", "def g(b)"], ["m", "m", "c", "c"])
+    stripper = CommonPrefixStripper(min_length=10).fit(
+        [shot + "x?", shot + "y?", "def f(a)", "def g(b)"], ["m", "m", "c", "c"]
+    )
     assert stripper.prefixes == {"m": shot, "c": ""}  # "def " is shorter than min_length
     assert stripper.transform([shot + "z?", "other", "def h()"], ["m", "m", "c"]) == ["z?", "other", "def h()"]
 

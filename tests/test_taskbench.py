@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestai.data.schema import LogValidationError
 from orchestai.data.taskbench import load_taskbench
 from orchestai.evaluate.planning import compare_planners, format_table
+from orchestai.logs.schema import LogValidationError
 
 from .conftest import shared_data_or_skip
 
@@ -30,7 +30,11 @@ def _toy_records(n: int = 60) -> list[dict]:
     records = []
     for k in range(n):
         if k % 3 == 0:
-            records.append(_record(k, ["search", "book", "pay"], [("search", "book"), ("book", "pay")], f"find and book a train {k} then pay"))
+            records.append(
+                _record(
+                    k, ["search", "book", "pay"], [("search", "book"), ("book", "pay")], f"find and book a train {k} then pay"
+                )
+            )
         elif k % 3 == 1:
             records.append(_record(k, ["weather", "alarm"], [("weather", "alarm")], f"check the weather {k} and set an alarm"))
         else:
@@ -81,7 +85,17 @@ def test_shared_ultratool_and_tmdb_counts():
 def test_planner_and_neighbour_comparison_end_to_end(tmp_path: Path):
     data = _write(tmp_path / "plans.jsonl", _toy_records())
     out = tmp_path / "run"
-    flags = ["--model-d-model", "32", "--model-slot-layers", "1", "--batch-size", "8", "--no-progress", "--learning-rate", "3e-3"]
+    flags = [
+        "--model-d-model",
+        "32",
+        "--model-slot-layers",
+        "1",
+        "--batch-size",
+        "8",
+        "--no-progress",
+        "--learning-rate",
+        "3e-3",
+    ]
     train = subprocess.run(
         [sys.executable, "-m", "orchestai.phase1.train", "--format", "taskbench", "--data", str(data), "--epochs", "25",
          "--out-dir", str(out), *flags], capture_output=True, text=True, timeout=600,

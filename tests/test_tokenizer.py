@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestai.data.tokenizer import FIRST_WORD_ID, SENTENCE_END_ID, TRUNCATED_ID, HashTokenizer, tokenize
+from orchestai.envs.tokenizer import FIRST_WORD_ID, SENTENCE_END_ID, TRUNCATED_ID, HashTokenizer, tokenize
 
 # the tokenizer's definition, as a pattern: a lower-cased word, or a sentence end
 # (".", "!" or "?" followed by white space or the end of the text)

@@ -74,7 +74,16 @@ def test_random_episodes_keep_every_invariant(workflow: WorkflowSpec, actions: l
         if terminated:
             break
     expected = (
-        env.success_bonus * info["success"] - env.cost_weight * info["cost_usd"] - env.latency_weight * info["makespan_s"]
+        env.success_bonus * info["success"]
+        - env.cost_weight * info["cost_usd"]
+        - env.latency_weight * info["makespan_s"]
+        - env.invalid_action_penalty * info["invalid_calls"]
+    )
+    assert info["invalid_calls"] == sum(
+        a["error"]
+        and a["cost_usd"] == 0.0
+        and not env.world.capable[workflow.types[int(a["subtask"][1:])], env.world.model_index[a["model"]]]
+        for a in env.attempt_times()
     )
     assert math.isclose(total_reward, expected, rel_tol=1e-9, abs_tol=1e-9)
     attempts = env.attempt_times()

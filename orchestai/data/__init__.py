@@ -1,1 +1,1 @@
-"""Execution logs: schema, loading and validation, generation, and the tokenizer."""
+"""Synthetic data: the execution-log generator and validator CLIs, planning examples from logs, the TaskBench-format importer."""

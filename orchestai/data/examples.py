@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestai.data.schema import ExecutionLog
+from orchestai.logs.schema import ExecutionLog
 from orchestai.world.world import World
 
 

@@ -2,7 +2,7 @@
 
 Workflows are drawn from the world's templates and executed in
 :class:`~orchestai.envs.workflow_env.WorkflowEnv` (hence by the one execution
-simulator) under :class:`~orchestai.evaluate.baselines.ExpertBehaviourPolicy`: the
+simulator) under :class:`~orchestai.agents.baselines.ExpertBehaviourPolicy`: the
 best expected-utility model from the world's published numbers, avoiding models seen
 to be down, with ``epsilon`` exploration. Every record is marked ``"source":
 "synthetic"``. The output is the same for the same world, ``n``, ``seed`` and
@@ -17,16 +17,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestai.data.logs import write_logs
-from orchestai.paths import DEFAULT_LOGS_PATH
+from orchestai.agents.baselines import ExpertBehaviourPolicy
+from orchestai.envs.workflow_env import WorkflowEnv
+from orchestai.logs.io import write_logs
+from orchestai.paths import DEFAULT_LOGS_SEED, DEFAULT_N_LOGS, default_logs_path
 from orchestai.world.world import World
 
 
 def generate_logs(world: World, n: int, seed: int = 0, epsilon: float = 0.1) -> list[dict[str, Any]]:
     """Execute ``n`` synthetic workflows and return their execution-log records."""
-    from orchestai.envs.workflow_env import WorkflowEnv
-    from orchestai.evaluate.baselines import ExpertBehaviourPolicy
-
     env = WorkflowEnv(world=world)
     policy = ExpertBehaviourPolicy(epsilon=epsilon, seed=seed + 1)
     records = []
@@ -44,8 +43,11 @@ def generate_logs(world: World, n: int, seed: int = 0, epsilon: float = 0.1) -> 
     return records
 
 
-def ensure_default_logs(path: Path = DEFAULT_LOGS_PATH, n: int = 1000, seed: int = 0, world: World | None = None) -> Path:
-    """Generate the default synthetic data set at ``path`` unless it is already there."""
+def ensure_default_logs(
+    path: Path | None = None, n: int = DEFAULT_N_LOGS, seed: int = DEFAULT_LOGS_SEED, world: World | None = None
+) -> Path:
+    """Generate the default synthetic data set at ``path`` (default: :func:`~orchestai.paths.default_logs_path`) unless it is already there."""
+    path = default_logs_path(n) if path is None else path
     if not path.exists():
         print(f"generating the default synthetic data set ({n} logs, seed {seed}) at {path}", file=sys.stderr)
         write_logs(path, generate_logs(world or World.load(), n, seed))
@@ -55,11 +57,25 @@ def ensure_default_logs(path: Path = DEFAULT_LOGS_PATH, n: int = 1000, seed: int
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Generate synthetic OrchestAI execution logs.")
-    parser.add_argument("--n", type=int, default=1000, help="number of workflows (default 1000)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epsilon", type=float, default=0.1, help="exploration rate of the behaviour policy")
-    parser.add_argument("--out", type=Path, default=DEFAULT_LOGS_PATH, help="output file (.jsonl or .json)")
-    parser.add_argument("--world", type=Path, default=None, help="world YAML (default: configs/world.yaml)")
+    parser.add_argument("--n", type=int, default=DEFAULT_N_LOGS, help=f"number of workflows (default {DEFAULT_N_LOGS})")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_LOGS_SEED,
+        help=f"random seed; the same seed gives the same logs (default {DEFAULT_LOGS_SEED})",
+    )
+    parser.add_argument(
+        "--epsilon", type=float, default=0.1, help="exploration rate of the behaviour policy, within [0, 1] (default 0.1)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output file, .jsonl or .json (default: data/synthetic_logs_N.jsonl, or under $ORCHESTAI_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--world", type=Path, default=None, help="world YAML (default: the bundled orchestai/configs/world.yaml)"
+    )
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be >= 1")
@@ -68,12 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     world = World.load(args.world)
     start = time.perf_counter()
     records = generate_logs(world, args.n, args.seed, args.epsilon)
-    write_logs(args.out, records)
+    out = default_logs_path(args.n) if args.out is None else args.out
+    write_logs(out, records)
     elapsed = time.perf_counter() - start
     sizes = [len(r["subtasks"]) for r in records]
     success = sum(r["outcome"]["success"] for r in records) / len(records)
     print(
-        f"wrote {len(records)} synthetic logs to {args.out} in {elapsed:.2f}s; subtasks per workflow "
+        f"wrote {len(records)} synthetic logs to {out} in {elapsed:.2f}s; subtasks per workflow "
         f"mean {sum(sizes) / len(sizes):.2f} min {min(sizes)} max {max(sizes)}; success rate {success:.3f}"
     )
     return 0

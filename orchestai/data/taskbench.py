@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestai.data.examples import PlanExample
-from orchestai.data.logs import iter_raw_records
-from orchestai.data.schema import LogValidationError
+from orchestai.logs.io import iter_raw_records
+from orchestai.logs.schema import LogValidationError
 from orchestai.world.workflow import topological_order
 
 

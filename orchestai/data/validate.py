@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from orchestai.data.logs import load_logs
-from orchestai.data.schema import LogValidationError
+from orchestai.logs.io import load_logs
+from orchestai.logs.schema import LogValidationError
 from orchestai.world.world import World
 
 
@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Validate an OrchestAI execution-log file (JSON list or JSONL).")
     parser.add_argument("path", type=Path)
-    parser.add_argument("--world", type=Path, default=None, help="world YAML (default: the bundled configs/world.yaml)")
+    parser.add_argument(
+        "--world", type=Path, default=None, help="world YAML (default: the bundled orchestai/configs/world.yaml)"
+    )
     args = parser.parse_args(argv)
     world = World.load(args.world)
     try:

@@ -7,8 +7,6 @@ import gymnasium as gym
 WORKFLOW_ENV_ID = "orchestai/Workflow-v0"
 ROUTERBENCH_ENV_ID = "orchestai/RouterBench-v0"
 MAX_EPISODE_STEPS = 256
-# optional observation key (orchestai/RouterBench-v0, prompt_features="minilm"): a sentence embedding of the instruction
-INSTRUCTION_EMBEDDING_KEY = "instruction_embedding"
 
 
 def register_envs() -> None:
@@ -41,6 +39,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-__all__ = [
-    "INSTRUCTION_EMBEDDING_KEY",
-    "MAX_EPISODE_STEPS", "ROUTERBENCH_ENV_ID", "WORKFLOW_ENV_ID", "RouterBenchEnv", "WorkflowEnv", "register_envs"]
+__all__ = ["MAX_EPISODE_STEPS", "ROUTERBENCH_ENV_ID", "WORKFLOW_ENV_ID", "RouterBenchEnv", "WorkflowEnv", "register_envs"]

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from orchestai.data.schema import AttemptRecord, ExecutionLog, LogValidationError
 from orchestai.envs.workflow_env import WorkflowEnv
+from orchestai.logs.schema import AttemptRecord, ExecutionLog, LogValidationError
 from orchestai.world.simulator import NORMAL
 
 
@@ -59,11 +59,19 @@ class LogReplayEnv(WorkflowEnv):
             if subtask != self.current_subtask:
                 expected = log.subtasks[order[self.current_subtask]].id
                 raise LogValidationError(
-                    path, f"calls {call.subtask!r}, but the next subtask to route is {expected!r}", index, log.id, f"{field}.subtask"
+                    path,
+                    f"calls {call.subtask!r}, but the next subtask to route is {expected!r}",
+                    index,
+                    log.id,
+                    f"{field}.subtask",
                 )
             if call.attempt != self.current_context()["attempt"]:
                 raise LogValidationError(
-                    path, f"is attempt {call.attempt}, expected {self.current_context()['attempt']}", index, log.id, f"{field}.attempt"
+                    path,
+                    f"is attempt {call.attempt}, expected {self.current_context()['attempt']}",
+                    index,
+                    log.id,
+                    f"{field}.attempt",
                 )
             model = self.world.model_index[call.model]
             self._recorded[(subtask, call.attempt)] = call
@@ -93,7 +101,9 @@ def replay_decisions(
             actions.append(model)
             owners.append(k)
     observations = {
-        key: np.stack(values) if values else np.zeros((0, *env.observation_space[key].shape), env.observation_space[key].dtype)
+        key: np.stack(values)
+        if values
+        else np.zeros((0, *(env.observation_space[key].shape or ())), env.observation_space[key].dtype)
         for key, values in columns.items()
     }
     return ReplayedDecisions(observations, np.asarray(actions, dtype=np.int64), np.asarray(owners, dtype=np.int64))

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from orchestai.data.routerbench import RouterBenchData, RouterBenchPrompt, load_routerbench_folder, split_prompts
-from orchestai.envs import INSTRUCTION_EMBEDDING_KEY as EMBEDDING_KEY
-from orchestai.envs.workflow_env import WorkflowEnv
-from orchestai.routing.features import CommonPrefixStripper
-from orchestai.routing.world import CHARS_PER_TOKEN, routerbench_world
+from orchestai.envs.prompt_features import CommonPrefixStripper
+from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt, load_routerbench_folder, split_prompts
+from orchestai.envs.routerbench_world import CHARS_PER_TOKEN, ROUTERBENCH_ENV, routerbench_world
+from orchestai.envs.spaces import INSTRUCTION_EMBEDDING as EMBEDDING_KEY
+from orchestai.envs.workflow_env import WorkflowEnv, env_settings
 from orchestai.world.simulator import NORMAL
 from orchestai.world.workflow import WorkflowSpec
 from orchestai.world.world import World
@@ -30,7 +30,7 @@ class RouterBenchEnv(WorkflowEnv):
     MBPP in ``../shared/data/routerbench``). The chosen model's success (its recorded
     0/1 score on that prompt) and dollar cost (its recorded cost) are replayed, not
     sampled. Latency is sampled from the model's measured latency distribution (LLMPerf,
-    by model size class: the mapping in ``configs/calibration.yaml`` is an assumption)
+    by model size class: the mapping in ``orchestai/configs/calibration.yaml`` is an assumption)
     for the number of tokens the model actually answered with (response length / 4).
     With ``prompts_per_episode=1`` (the default) an episode is classic routing: one
     prompt, one decision. With ``k > 1`` an episode is a workflow of ``k`` distinct
@@ -77,13 +77,13 @@ class RouterBenchEnv(WorkflowEnv):
     ## Arguments
 
     ``gymnasium.make("orchestai/RouterBench-v0", data_dir=..., split="train",
-    test_fraction=0.2, split_seed=0, prompts_per_episode=1, cost_weight=100.0,
-    success_bonus=None, latency_weight=None, max_retries=None, base_world=None,
+    test_fraction=0.2, split_seed=0, prompts_per_episode=1, cost_weight=None (100.0),
+    success_bonus=None, latency_weight=None, max_retries=None, invalid_action_penalty=None, base_world=None,
     render_mode=None, prompt_features="words", cache_dir="runs/routing/cache")``: ``data_dir`` is the folder of RouterBench CSVs (required;
     rows with empty cells are skipped and listed in ``env.unwrapped.skipped``);
     ``split`` picks ``"train"``, ``"test"`` or ``"all"`` prompts; ``base_world`` is the
     world YAML whose models lend their prices and latency (default
-    ``configs/world.yaml``). ``options["workflow_index"]`` at reset picks a prompt
+    ``orchestai/configs/world.yaml``). ``options["workflow_index"]`` at reset picks a prompt
     (single-prompt episodes). ``info`` carries ``sample_ids`` and the episode's log.
 
     ## Version History
@@ -98,10 +98,11 @@ class RouterBenchEnv(WorkflowEnv):
         test_fraction: float = 0.2,
         split_seed: int = 0,
         prompts_per_episode: int = 1,
-        cost_weight: float = 100.0,
+        cost_weight: float | None = None,
         success_bonus: float | None = None,
         latency_weight: float | None = None,
         max_retries: int | None = None,
+        invalid_action_penalty: float | None = None,
         base_world: str | Path | None = None,
         render_mode: str | None = None,
         data: RouterBenchData | None = None,
@@ -123,18 +124,22 @@ class RouterBenchEnv(WorkflowEnv):
             raise ValueError(f"split {split!r} has {len(self.prompts)} prompts, fewer than prompts_per_episode")
         self.stripper = CommonPrefixStripper().fit([p.prompt for p in train], [p.dataset for p in train])
         self.instructions = self.stripper.transform([p.prompt for p in self.prompts], [p.dataset for p in self.prompts])
-        world = routerbench_world(
-            train, data.models, World.load(base_world), prompts_per_episode, cost_weight, int(max_retries or 0)
+        settings = env_settings(
+            ROUTERBENCH_ENV,
+            {
+                "cost_weight": cost_weight,
+                "success_bonus": success_bonus,
+                "latency_weight": latency_weight,
+                "max_retries": max_retries,
+                "invalid_action_penalty": invalid_action_penalty,
+            },
         )
+        world = routerbench_world(train, data.models, World.load(base_world), prompts_per_episode, settings)
         self.prompts_per_episode = prompts_per_episode
         workflows = [self._workflow_of([k], world) for k in range(len(self.prompts))] if prompts_per_episode == 1 else None
         super().__init__(
             world,
             task_source=workflows or [self._workflow_of(list(range(prompts_per_episode)), world)],
-            success_bonus=success_bonus,
-            cost_weight=cost_weight,
-            latency_weight=latency_weight,
-            max_retries=max_retries,
             render_mode=render_mode,
         )
         self._log_source = "routerbench-replay"
@@ -146,12 +151,14 @@ class RouterBenchEnv(WorkflowEnv):
         self.prompt_features = prompt_features
         self._embeddings: np.ndarray | None = None
         if prompt_features == "minilm":
-            from orchestai.data.embeddings import sentence_embeddings
+            from orchestai.envs.embeddings import sentence_embeddings
 
             self._embeddings = sentence_embeddings(self.instructions, cache_dir)
             self.observation_space[EMBEDDING_KEY] = spaces.Box(-1.0, 1.0, (self._embeddings.shape[1],), np.float32)
 
-    def _workflow_of(self, indices: list[int], world: World | None = None, parents: list[tuple[int, ...]] | None = None) -> WorkflowSpec:
+    def _workflow_of(
+        self, indices: list[int], world: World | None = None, parents: list[tuple[int, ...]] | None = None
+    ) -> WorkflowSpec:
         world = world or self.world
         prompts = [self.prompts[k] for k in indices]
         return WorkflowSpec(
@@ -179,12 +186,16 @@ class RouterBenchEnv(WorkflowEnv):
             raise ValueError("options['workflow_index'] picks a prompt only when prompts_per_episode == 1")
         rng = self.np_random
         chosen = rng.choice(len(self.prompts), size=self.prompts_per_episode, replace=False).tolist()
-        parents = [()] + [(int(rng.integers(j)),) if rng.random() < 0.5 else () for j in range(1, len(chosen))]
+        parents: list[tuple[int, ...]] = [()] + [
+            (int(rng.integers(j)),) if rng.random() < 0.5 else () for j in range(1, len(chosen))
+        ]
         self._episode_prompts = [self.prompts[k] for k in chosen]
         self._episode_embedding = self._embedding_of(chosen)
         return self._workflow_of(chosen, parents=parents), -1
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Start an episode: one prompt (or a DAG of ``prompts_per_episode`` prompts)."""
         if options and options.get("workflow") is not None:
             raise ValueError("orchestai/RouterBench-v0 replays recorded prompts; options['workflow'] is not supported")

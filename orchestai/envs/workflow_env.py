@@ -12,20 +12,26 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from orchestai.data.schema import SCHEMA_VERSION
-from orchestai.data.tokenizer import HashTokenizer
+from orchestai.configuration import from_mapping, to_mapping
+from orchestai.envs.spaces import MODEL_HEALTH, SUBTASK_STATE, ModelEstimate, ModelHealth, SubtaskState, observation_space
+from orchestai.envs.tokenizer import HashTokenizer
+from orchestai.logs.schema import SCHEMA_VERSION
+from orchestai.world.config import EnvConfig
 from orchestai.world.simulator import DOWN, NORMAL, ExecutionSimulator
 from orchestai.world.templates import WorkflowRenderer, generate_templates
-from orchestai.world.workflow import SUBTASK_FEATURES, WorkflowSpec, subtask_feature_matrix
+from orchestai.world.workflow import WorkflowSpec, subtask_feature_matrix
 from orchestai.world.world import World
 
-SUBTASK_STATE = 6
-MODEL_HEALTH = 4
-MODEL_ESTIMATES = 3
-PROGRESS = 7
-# upper bound of features with no natural maximum (costs, times, counts): finite, so that
-# checkers and normalising wrappers do not meet infinities
-UNBOUNDED = float(np.finfo(np.float32).max)
+
+def env_settings(defaults: EnvConfig, given: dict[str, Any]) -> EnvConfig:
+    """The world's ``env`` section with the given (non-``None``) ``gymnasium.make`` kwargs applied and validated.
+
+    A bad kwarg raises :class:`~orchestai.configuration.ConfigError` naming it, like a bad
+    key in the YAML file.
+    """
+    data = to_mapping(defaults)
+    data.update({key: value for key, value in given.items() if value is not None})
+    return from_mapping(EnvConfig, data, "gymnasium.make kwargs")
 
 
 WORKFLOW_SPLITS = ("all", "train", "test")
@@ -70,10 +76,10 @@ class _Structure:
             adjacency[parent, child] = 1.0
         roots = tuple(i for i in range(n) if n_parents[i] == 0)
         state = np.zeros((max_subtasks, SUBTASK_STATE), dtype=np.float32)
-        state[:n, 2] = 1.0  # blocked ...
-        state[list(roots), 1] = 1.0  # ... except the roots, which are ready
-        state[list(roots), 2] = 0.0
-        state[:n, 5] = 1.0  # input quality
+        state[:n, SubtaskState.BLOCKED] = 1.0  # blocked ...
+        state[list(roots), SubtaskState.READY] = 1.0  # ... except the roots, which are ready
+        state[list(roots), SubtaskState.BLOCKED] = 0.0
+        state[:n, SubtaskState.INPUT_QUALITY] = 1.0
         for array in (types_obs, features, adjacency, estimates):
             array.setflags(write=False)
         return cls(
@@ -160,7 +166,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     (``render_mode``: ``"ansi"`` for a text view of the DAG, ``"rgb_array"`` for a
     colour-coded strip of the subtasks' states):
     ``world`` is a world YAML path or a :class:`World` (default: the bundled
-    ``configs/world.yaml``); ``task_source`` is ``"templates"``, the path of an
+    ``orchestai/configs/world.yaml``); ``task_source`` is ``"templates"``, the path of an
     execution-log file whose workflows are replayed with fresh outcomes, or a sequence
     of :class:`WorkflowSpec`; ``workflow_split`` is ``"all"``, ``"train"`` or ``"test"``
     (every fifth template or recorded workflow is held out for testing); reward and rule
@@ -173,6 +179,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    observation_space: spaces.Dict  # type: ignore[assignment]  # narrower than gym.Env's Space
 
     def __init__(
         self,
@@ -186,17 +193,27 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         invalid_action_latency_s: float | None = None,
         render_mode: str | None = None,
         workflow_split: str = "all",
+        invalid_action_penalty: float | None = None,
     ) -> None:
         self.world = world if isinstance(world, World) else World.load(world)
-        defaults = self.world.config.env
-        self.success_bonus = float(defaults.success_bonus if success_bonus is None else success_bonus)
-        self.cost_weight = float(defaults.cost_weight if cost_weight is None else cost_weight)
-        self.latency_weight = float(defaults.latency_weight if latency_weight is None else latency_weight)
-        self.max_retries = int(defaults.max_retries if max_retries is None else max_retries)
-        self.cost_budget_usd = defaults.cost_budget_usd if cost_budget_usd is None else float(cost_budget_usd)
-        self.invalid_action_latency_s = float(
-            defaults.invalid_action_latency_s if invalid_action_latency_s is None else invalid_action_latency_s
-        )
+        given = {
+            "success_bonus": success_bonus,
+            "cost_weight": cost_weight,
+            "latency_weight": latency_weight,
+            "invalid_action_penalty": invalid_action_penalty,
+            "max_retries": max_retries,
+            "cost_budget_usd": cost_budget_usd,
+            "invalid_action_latency_s": invalid_action_latency_s,
+        }
+        settings = env_settings(self.world.config.env, given)
+        self.success_bonus = settings.success_bonus
+        self.cost_weight = settings.cost_weight
+        self.latency_weight = settings.latency_weight
+        self.invalid_action_penalty = settings.invalid_action_penalty
+        self.max_retries = settings.max_retries
+        self.cost_budget_usd = settings.cost_budget_usd
+        self.invalid_action_latency_s = settings.invalid_action_latency_s
+        defaults = settings
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
@@ -219,27 +236,13 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
         n, m, t = self.max_subtasks, self.world.n_models, self.world.n_types
         self.action_space = spaces.Discrete(m)
-        self.observation_space = spaces.Dict(
-            {
-                "instruction": spaces.Box(0, self.tokenizer.vocab_size - 1, (self.tokenizer.max_tokens,), np.int64),
-                "subtask_types": spaces.Box(0, t, (n,), np.int64),
-                "subtask_features": spaces.Box(0.0, UNBOUNDED, (n, SUBTASK_FEATURES), np.float32),
-                "adjacency": spaces.Box(0.0, 1.0, (n, n), np.float32),
-                "subtask_state": spaces.Box(0.0, UNBOUNDED, (n, SUBTASK_STATE), np.float32),
-                "current_subtask": spaces.Box(0.0, 1.0, (n,), np.float32),
-                "current_type": spaces.Box(0.0, 1.0, (t,), np.float32),
-                "action_mask": spaces.Box(0, 1, (m,), np.int8),
-                "model_health": spaces.Box(0.0, UNBOUNDED, (m, MODEL_HEALTH), np.float32),
-                "model_estimates": spaces.Box(0.0, UNBOUNDED, (m, MODEL_ESTIMATES), np.float32),
-                "progress": spaces.Box(0.0, UNBOUNDED, (PROGRESS,), np.float32),
-            }
-        )
+        self.observation_space = observation_space(n, m, t, self.tokenizer.vocab_size, self.tokenizer.max_tokens)
         self._capable: list[list[bool]] = self.world.capable.tolist()
         self._masks = self.world.capable.astype(np.int8)
         self._type_onehots = np.eye(t, dtype=np.float32)
         self._subtask_onehots = np.eye(n, dtype=np.float32)
         self._initial_health = np.zeros((m, MODEL_HEALTH), dtype=np.float32)
-        self._initial_health[:, 2] = 1.0
+        self._initial_health[:, ModelHealth.LATENCY_RATIO] = 1.0
         self._published_success = self.simulator.published_success().astype(np.float32)
         self._quality_sensitivity = self.world.config.conditions.input_quality_sensitivity
         self._structures: dict[int, _Structure] = {}
@@ -251,7 +254,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     # ------------------------------------------------------------------ set-up
     def _load_workflows(self, source: str | Path | Sequence[WorkflowSpec]) -> list[WorkflowSpec]:
         if isinstance(source, (str, Path)):
-            from orchestai.data.logs import load_logs
+            from orchestai.logs.io import load_logs
 
             workflows = [log.to_workflow(self.world) for log in load_logs(source, self.world).logs]
             origin = str(source)
@@ -345,6 +348,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.total_cost = 0.0
         self.makespan = 0.0
         self.success = False
+        self.invalid_calls = 0
         self._finished = False
         self._attempt_log: list[dict[str, Any]] = []
         self._current = heapq.heappop(self._ready)
@@ -360,12 +364,15 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         task_type = self._types[i]
         attempt = self._attempts[i] + 1
         self._attempts[i] = attempt
+        penalty = 0.0
         if self._capable[task_type][model]:
             success, cost, latency, expected, error = self._call(i, model, attempt)
         else:
             success, cost, latency, expected, error = (
                 False, 0.0, self.invalid_action_latency_s, self.invalid_action_latency_s, True,
             )  # fmt: skip
+            self.invalid_calls += 1
+            penalty = self.invalid_action_penalty
         start = self._ready_time[i]
         end = start + latency
         self._ready_time[i] = end  # a retry starts when this attempt ends
@@ -389,7 +396,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if end > self.makespan:
             self.makespan = end
         self.total_cost += cost
-        reward = -self.cost_weight * cost - self.latency_weight * (self.makespan - previous_makespan)
+        reward = -self.cost_weight * cost - self.latency_weight * (self.makespan - previous_makespan) - penalty
 
         calls = self._calls[model] = self._calls[model] + 1
         if not success:
@@ -402,26 +409,32 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         )  # fmt: skip
 
         state = self._state
-        state[i, 3] = attempt / (self.max_retries + 1)
+        state[i, SubtaskState.ATTEMPTS] = attempt / (self.max_retries + 1)
         terminated = False
         if success:
             self._done[i] = True
             self._n_done += 1
-            state[i, 0], state[i, 1], state[i, 4] = 1.0, 0.0, end / self._time_scale
+            state[i, SubtaskState.DONE], state[i, SubtaskState.READY], state[i, SubtaskState.END_TIME] = (
+                1.0,
+                0.0,
+                end / self._time_scale,
+            )
             quality = self._output_quality(task_type, model)
             for child in self._children[i]:
                 if end > self._ready_time[child]:
                     self._ready_time[child] = end
                 if quality < self._input_quality[child]:
                     self._input_quality[child] = quality
-                    state[child, 5] = quality
+                    state[child, SubtaskState.INPUT_QUALITY] = quality
                 self._waiting_on[child] -= 1
                 if self._waiting_on[child] == 0:
                     heapq.heappush(self._ready, child)
-                    state[child, 1], state[child, 2] = 1.0, 0.0
+                    state[child, SubtaskState.READY], state[child, SubtaskState.BLOCKED] = 1.0, 0.0
                     child_quality = self._input_quality[child]
                     if child_quality < 1.0:  # final now: all its inputs are in
-                        self._estimates[child, :, 0] *= 1.0 - self._quality_sensitivity * (1.0 - child_quality)
+                        self._estimates[child, :, ModelEstimate.SUCCESS] *= 1.0 - self._quality_sensitivity * (
+                            1.0 - child_quality
+                        )
             if self._n_done == self._n:
                 terminated = True
                 self.success = True
@@ -457,8 +470,8 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     def _call_estimates(self, workflow: WorkflowSpec) -> np.ndarray:
         """``model_estimates`` ``(n, M, 3)`` of each subtask with perfect inputs, scaled as in the observation."""
         estimates = self.simulator.published_estimates(workflow.types, workflow.input_tokens, workflow.output_tokens)
-        estimates[..., 1] /= self._cost_scale
-        estimates[..., 2] /= self._time_scale
+        estimates[..., ModelEstimate.COST] /= self._cost_scale
+        estimates[..., ModelEstimate.LATENCY] /= self._time_scale
         return estimates.astype(np.float32)
 
     def _output_quality(self, task_type: int, model: int) -> float:
@@ -502,6 +515,15 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "cost_usd": self.total_cost,
             "makespan_s": self.makespan,
             "success": self.success,
+            "invalid_calls": self.invalid_calls,
+            # the episode's return so far, term by term: reweight them to score the same
+            # episode under other reward weights (orchestai.agents.rollouts.reweighted_return)
+            "reward_terms": {
+                "success": self.success_bonus * self.success,
+                "cost": -self.cost_weight * self.total_cost,
+                "makespan": -self.latency_weight * self.makespan,
+                "invalid_calls": -self.invalid_action_penalty * self.invalid_calls,
+            },
             "subtask": self._current,
             "task_type": self._types[self._current],
             "attempt": self._attempts[self._current] + (0 if self._finished else 1),

@@ -1,1 +1,1 @@
-"""Baselines, learned routers and the comparison report (``python -m orchestai.evaluate``)."""
+"""Reports: every policy on the same held-out synthetic workflows (``python -m orchestai.evaluate``), the planning comparison."""

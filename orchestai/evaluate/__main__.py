@@ -9,20 +9,30 @@ synthetic workflows (the env's ``workflow_split="test"``) with seeds ``--seed``,
 ``evaluation.csv`` and ``cost_vs_success.png`` (Pareto front marked) to ``--out-dir``.
 
 ``--env orchestai/RouterBench-v0`` runs the routing report on RouterBench's recorded
-outcomes instead (:mod:`orchestai.routing.report`; flags from ``configs/routing.yaml``).
+outcomes instead (:mod:`orchestai.routing.report`; flags from ``orchestai/configs/routing.yaml``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from orchestai.cli import run_cli
+from orchestai.configuration import ConfigError
 from orchestai.envs import ROUTERBENCH_ENV_ID, WORKFLOW_ENV_ID
-from orchestai.evaluate.baselines import BASELINES
-from orchestai.evaluate.report import format_rows, pareto_front, plot_cost_vs_success, summary_rows, write_csv
-from orchestai.evaluate.rollouts import evaluate_policy
-from orchestai.planner.checkpoint import CheckpointError
+from orchestai.evaluate.synthetic import EvaluationRequest, run_evaluation
+
+
+def _env_kwargs(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError("command line", "env_kwargs", f"not JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ConfigError("command line", "env_kwargs", "must be a JSON object, e.g. '{\"success_bonus\": 4.0}'")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,56 +48,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Compare routing policies on held-out synthetic workflows.")
     parser.add_argument(
         "--env", default=WORKFLOW_ENV_ID, choices=[WORKFLOW_ENV_ID, ROUTERBENCH_ENV_ID],
-        help=f"{WORKFLOW_ENV_ID} (synthetic workflows) or {ROUTERBENCH_ENV_ID} (the routing report; see its --help)",
+        help=f"{WORKFLOW_ENV_ID} (synthetic workflows, the default) or {ROUTERBENCH_ENV_ID} (the routing report; see its --help)",
     )  # fmt: skip
-    parser.add_argument("--episodes", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=100_000)
+    parser.add_argument("--episodes", type=int, default=500, help="episodes per policy (default 500)")
     parser.add_argument(
-        "--split", default="test", choices=["all", "train", "test"], help="which workflows (default: held out)"
+        "--seed", type=int, default=100_000, help="seed of the first episode; episode k uses seed + k (default 100000)"
     )
-    parser.add_argument("--phase1", type=Path, action="append", default=[], help="a Phase 1 planner checkpoint")
-    parser.add_argument("--ppo", type=Path, action="append", default=[], help="an SB3 PPO model (.zip)")
     parser.add_argument(
-        "--maskable-ppo", type=Path, action="append", default=[], help="an sb3-contrib MaskablePPO model (.zip)"
+        "--split", default="test", choices=["all", "train", "test"], help="which workflows (default: test, the held-out fifth)"
     )
-    parser.add_argument("--world", type=Path, default=None)
-    parser.add_argument("--out-dir", type=Path, default=Path("runs/evaluate"))
-    args = parser.parse_args(argv)
-    env_kwargs = {"workflow_split": args.split}
-    if args.world:
-        env_kwargs["world"] = str(args.world)
-    policies = [cls() for cls in BASELINES.values()]
-    try:
-        from orchestai.evaluate.learned import Phase1Router, Sb3Router
-        from orchestai.planner.checkpoint import load_planner
-        from orchestai.world.world import World
+    parser.add_argument("--phase1", type=Path, action="append", default=[], help="a Phase 1 planner checkpoint (repeatable)")
+    parser.add_argument("--ppo", type=Path, action="append", default=[], help="an SB3 PPO model .zip (repeatable)")
+    parser.add_argument(
+        "--maskable-ppo", type=Path, action="append", default=[], help="an sb3-contrib MaskablePPO model .zip (repeatable)"
+    )
+    parser.add_argument(
+        "--world", type=Path, default=None, help="world YAML (default: the bundled orchestai/configs/world.yaml)"
+    )
+    parser.add_argument(
+        "--env-kwargs", type=_env_kwargs, default=None,
+        help="JSON object of gymnasium.make kwargs, e.g. '{\"success_bonus\": 4.0}' "
+        "(default: the reward weights the PPO models were trained under, from their phase2_run.json)",
+    )  # fmt: skip
+    parser.add_argument("--out-dir", type=Path, default=Path("runs/evaluate"), help="output folder (default runs/evaluate)")
 
-        world = World.load(args.world)
-        for path in args.phase1:
-            planner, _ = load_planner(path, world.names_signature())
-            policies.append(Phase1Router(planner, f"phase1:{path.stem}" if len(args.phase1) > 1 else "phase1"))
-        if args.ppo or args.maskable_ppo:
-            from sb3_contrib import MaskablePPO
-            from stable_baselines3 import PPO
+    def command() -> int:
+        args = parser.parse_args(argv)
+        if args.episodes < 1:
+            raise ConfigError("command line", "episodes", "must be >= 1")
+        request = EvaluationRequest(
+            args.episodes, args.seed, args.split, args.phase1, args.ppo, args.maskable_ppo, args.world, args.out_dir,
+            args.env_kwargs,
+        )  # fmt: skip
+        run_evaluation(request)
+        return 0
 
-            for path in args.ppo:
-                policies.append(Sb3Router(PPO.load(path, device="cpu"), f"ppo:{path.parent.name}/{path.stem}"))
-            for path in args.maskable_ppo:
-                policies.append(
-                    Sb3Router(MaskablePPO.load(path, device="cpu"), f"maskable:{path.parent.name}/{path.stem}", masked=True)
-                )
-    except (CheckpointError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    results = [evaluate_policy(p, args.episodes, args.seed, **env_kwargs) for p in policies]
-    rows = summary_rows(results)
-    print(f"{args.episodes} synthetic workflows ({args.split} split), seeds {args.seed}..{args.seed + args.episodes - 1}")
-    print(format_rows(rows))
-    print(f"Pareto front (cost vs success): {', '.join(pareto_front(rows))}")
-    write_csv(rows, args.out_dir / "evaluation.csv")
-    plot_cost_vs_success(rows, args.out_dir / "cost_vs_success.png", f"{args.episodes} held-out synthetic workflows")
-    print(f"wrote {args.out_dir / 'evaluation.csv'} and {args.out_dir / 'cost_vs_success.png'}")
-    return 0
+    return run_cli(command)
 
 
 if __name__ == "__main__":

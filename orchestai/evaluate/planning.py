@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestai.configuration import ConfigError, from_mapping
-from orchestai.data.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.data.examples import split_examples
+from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.phase1.config import DATA_FORMATS, Phase1Config
-from orchestai.phase1.train import load_phase1_data
 from orchestai.planner.checkpoint import CheckpointError, load_planner
+from orchestai.planner.datasets import load_planner_data
 from orchestai.planner.inference import predict_plans
 from orchestai.planner.metrics import Plan, plan_metrics
 from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner, VectorNeighbourPlanner
@@ -52,7 +52,7 @@ def compare_planners(
     if data_format is not None:
         settings["format"] = data_format
     config = from_mapping(Phase1Config, settings, f"{checkpoint}: phase1_config")
-    loaded = load_phase1_data(config)
+    loaded = load_planner_data(config.format, config.data, config.world, config.n_logs, config.skip_invalid)
     if loaded.vocabulary.type_names != model.vocabulary.type_names:
         raise CheckpointError(f"{checkpoint}: its task types differ from those of {loaded.source}")
     train, val = split_examples(loaded.examples, config.val_fraction, config.split_seed)
@@ -83,7 +83,9 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description="Compare a trained planner with nearest-neighbour planners on held-out plans.")
+    parser = argparse.ArgumentParser(
+        description="Compare a trained planner with nearest-neighbour planners on held-out plans."
+    )
     parser.add_argument("--checkpoint", type=Path, required=True, help="a Phase 1 planner checkpoint")
     parser.add_argument("--data", default=None, help="the plans file (default: the one the checkpoint was trained on)")
     parser.add_argument("--format", default=None, choices=list(DATA_FORMATS))

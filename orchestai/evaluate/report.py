@@ -5,29 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from orchestai.evaluate.rollouts import PolicyResult
-
-
-def summary_rows(results: list[PolicyResult]) -> list[dict[str, float | str]]:
-    """One row per policy: means with 95% CI half-widths, and return as a fraction of the oracle's."""
-    oracle = next((r for r in results if r.name == "oracle"), None)
-    oracle_return = float(oracle.returns.mean()) if oracle is not None else None
-    rows = []
-    for r in results:
-        row: dict[str, float | str] = {"policy": r.name, "episodes": len(r.returns)}
-        for key, values in (
-            ("success", r.successes),
-            ("cost_usd", r.costs),
-            ("makespan_s", r.makespans),
-            ("return", r.returns),
-        ):
-            mean, half = PolicyResult.mean_ci95(values)
-            row[key], row[f"{key}_ci95"] = mean, half
-        if oracle_return:
-            row["fraction_of_oracle_return"] = float(r.returns.mean()) / oracle_return
-        rows.append(row)
-    return rows
-
 
 def write_csv(rows: list[dict[str, float | str]], path: Path) -> None:
     """Write the summary rows as CSV."""
@@ -83,17 +60,3 @@ def plot_cost_vs_success(rows: list[dict[str, float | str]], path: Path, title: 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def format_rows(rows: list[dict[str, float | str]]) -> str:
-    """A plain-text table of the summary rows."""
-    header = f"{'policy':<24}{'success':>16}{'cost (USD)':>20}{'makespan (s)':>18}{'return':>18}{'/ oracle':>10}"
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        cells = [
-            f"{float(row[k]):{f}} ± {float(row[k + '_ci95']):{f}}"
-            for k, f in (("success", ".3f"), ("cost_usd", ".4f"), ("makespan_s", ".1f"), ("return", ".3f"))
-        ]
-        fraction = f"{float(row['fraction_of_oracle_return']):.3f}" if "fraction_of_oracle_return" in row else "-"
-        lines.append(f"{row['policy']!s:<24}{cells[0]:>16}{cells[1]:>20}{cells[2]:>18}{cells[3]:>18}{fraction:>10}")
-    return "\n".join(lines)

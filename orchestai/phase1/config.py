@@ -1,13 +1,15 @@
-"""Phase 1 configuration (``configs/phase1.yaml``); every key is also a flag of ``phase1.train``."""
+"""Phase 1 configuration (``orchestai/configs/phase1.yaml``); every key is also a flag of ``phase1.train``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from orchestai.configuration import require
+from orchestai.paths import CONFIG_DIR
+from orchestai.planner.datasets import DATA_FORMATS
 from orchestai.planner.model import PlannerConfig
 
-DATA_FORMATS = ("orchestai", "taskbench")
+DEFAULT_PHASE1_CONFIG = CONFIG_DIR / "phase1.yaml"
 
 
 @dataclass(frozen=True)
@@ -15,10 +17,11 @@ class Phase1Config:
     """Data, optimisation and output settings of supervised planner training."""
 
     data: str | None = None
-    format: str = "orchestai"
+    format: str = field(default="orchestai", metadata={"choices": DATA_FORMATS})
     world: str | None = None
     n_logs: int = 1000
     skip_invalid: bool = False
+    val_data: str | None = None
     val_fraction: float = 0.2
     split_seed: int = 0
     seed: int = 0

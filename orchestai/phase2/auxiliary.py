@@ -17,7 +17,7 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3 import PPO
 
 from orchestai.phase1.config import Phase1Config
-from orchestai.phase1.train import compute_losses
+from orchestai.planner.losses import LossWeights, compute_losses
 from orchestai.planner.tensors import PlanTensors
 
 
@@ -30,13 +30,13 @@ class AuxiliaryPlannerLoss:
 
     def __init__(
         self, *args: Any, aux_data: PlanTensors, aux_coef: float = 0.5, aux_steps: int = 1, aux_batch_size: int = 32,
-        aux_seed: int = 0, **kwargs: Any,
+        aux_seed: int = 0, aux_loss_weights: LossWeights | None = None, **kwargs: Any,
     ) -> None:  # fmt: skip
         if len(aux_data) == 0:
             raise ValueError("the auxiliary planner loss needs at least one Phase 1 training plan")
         self.aux_data, self.aux_coef, self.aux_steps, self.aux_batch_size = aux_data, aux_coef, aux_steps, aux_batch_size
         self._aux_generator = torch.Generator().manual_seed(aux_seed)
-        self._aux_loss_config = Phase1Config()  # the Phase 1 loss weights
+        self._aux_loss_config = aux_loss_weights or Phase1Config()  # the Phase 1 run's loss weights
         super().__init__(*args, **kwargs)
 
     def train(self) -> None:
@@ -45,7 +45,9 @@ class AuxiliaryPlannerLoss:
         planner, optimizer = self.policy.planner, self.policy.optimizer
         totals = []
         for _ in range(self.aux_steps):
-            index = torch.randint(len(self.aux_data), (min(self.aux_batch_size, len(self.aux_data)),), generator=self._aux_generator)
+            index = torch.randint(
+                len(self.aux_data), (min(self.aux_batch_size, len(self.aux_data)),), generator=self._aux_generator
+            )
             batch = self.aux_data.select(index)
             loss = self.aux_coef * compute_losses(planner, batch, self._aux_loss_config)["total"]
             optimizer.zero_grad()

@@ -1,10 +1,16 @@
-"""Phase 2 configuration (``configs/phase2.yaml``); every key is also a flag of ``phase2.ppo``."""
+"""Phase 2 configuration (``orchestai/configs/phase2.yaml``); every key is also a flag of ``phase2.ppo``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestai.configuration import require
+from orchestai.paths import CONFIG_DIR
+
+DEFAULT_PHASE2_CONFIG = CONFIG_DIR / "phase2.yaml"
+VEC_ENVS = ("dummy", "subproc")
+LR_SCHEDULES = ("constant", "linear")
+PHASE2_RUN_FILE = "phase2_run.json"  # beside ppo_model.zip: the configuration and env kwargs of the run
 
 
 @dataclass(frozen=True)
@@ -15,11 +21,11 @@ class Phase2Config:
     world: str | None = None
     timesteps: int = 200_000
     n_envs: int = 4
-    vec_env: str = "dummy"
+    vec_env: str = field(default="dummy", metadata={"choices": VEC_ENVS})
     masked: bool = False
     seed: int = 0
     learning_rate: float = 3e-4
-    lr_schedule: str = "linear"
+    lr_schedule: str = field(default="linear", metadata={"choices": LR_SCHEDULES})
     n_steps: int = 512
     batch_size: int = 256
     n_epochs: int = 4
@@ -52,9 +58,9 @@ class Phase2Config:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
         require(self.timesteps >= 1, "timesteps", "must be >= 1")
         require(self.n_envs >= 1, "n_envs", "must be >= 1")
-        require(self.vec_env in ("dummy", "subproc"), "vec_env", "must be dummy or subproc")
+        require(self.vec_env in VEC_ENVS, "vec_env", "must be dummy or subproc")
         require(self.learning_rate > 0, "learning_rate", "must be > 0")
-        require(self.lr_schedule in ("constant", "linear"), "lr_schedule", "must be constant or linear")
+        require(self.lr_schedule in LR_SCHEDULES, "lr_schedule", "must be constant or linear")
         require(
             self.n_steps >= 1 and self.batch_size >= 1 and self.n_epochs >= 1,
             "n_steps",

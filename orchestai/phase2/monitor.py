@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import EveryNTimesteps
 
 from orchestai.planner.dag import notears_dag_loss
 from orchestai.planner.inference import decode_plans
@@ -33,8 +33,8 @@ def graph_health(planner: Any, data: PlanTensors, gold: list[Plan], edge_thresho
     return {"dag_loss": dag_loss, "edge_f1": metrics["edge_f1"], "type_accuracy": metrics["type_accuracy"]}
 
 
-class DagLossMonitor(BaseCallback):
-    """Every ``check_every`` steps, measure the planner's DAG loss and edge F1 on fixed validation logs.
+class DagLossMonitor(EveryNTimesteps):
+    """SB3's ``EveryNTimesteps`` callback that, every ``check_every`` steps, measure the planner's DAG loss and edge F1 on fixed validation logs.
 
     Both go to the SB3 logger (``planner/dag_loss``, ``planner/edge_f1``). A check
     *violates* the bounds when the DAG loss exceeds ``max_dag_loss`` or edge F1 falls
@@ -54,7 +54,8 @@ class DagLossMonitor(BaseCallback):
         patience: int = 2,
         verbose: int = 0,
     ) -> None:
-        super().__init__(verbose)
+        super().__init__(n_steps=check_every, callback=None)  # type: ignore[arg-type]  # the event is _on_event below
+        self.verbose = verbose
         self.data, self.gold = data, gold
         self.check_every, self.max_dag_loss, self.max_edge_f1_drop, self.patience = (
             check_every,
@@ -67,7 +68,6 @@ class DagLossMonitor(BaseCallback):
         self.violations = 0
         self.stop_reason: str | None = None
         self._last_good_state: dict[str, Any] | None = None
-        self._last_check = 0
 
     def _check(self) -> bool:
         health = graph_health(self.model.policy.planner, self.data, self.gold)
@@ -105,8 +105,5 @@ class DagLossMonitor(BaseCallback):
     def _on_training_start(self) -> None:
         self._check()
 
-    def _on_step(self) -> bool:
-        if self.num_timesteps - self._last_check >= self.check_every:
-            self._last_check = self.num_timesteps
-            return self._check()
-        return True
+    def _on_event(self) -> bool:
+        return self._check()

@@ -18,12 +18,14 @@ from typing import Any
 import torch
 
 from orchestai.configuration import from_mapping
+from orchestai.envs.spaces import OBSERVATION_LAYOUT
+from orchestai.errors import UserInputError
 from orchestai.planner.model import PlannerConfig, PlannerModel, PlannerVocabulary
 
 CHECKPOINT_FORMAT = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserInputError):
     """A checkpoint cannot be used (unreadable, wrong format, or trained for another world)."""
 
 
@@ -48,6 +50,7 @@ def save_checkpoint(
         "planner_config": dataclasses.asdict(model.config),
         "vocabulary": vocabulary,
         "world_signature": {"task_types": vocabulary["type_names"], "models": vocabulary["model_names"]},
+        "observation_layout": OBSERVATION_LAYOUT,
         "extra": extra or {},
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -76,7 +79,16 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def check_world(data: dict[str, Any], expected: dict[str, list[str]], path: str | Path) -> None:
-    """Raise :class:`CheckpointError` unless the checkpoint's task types and models equal ``expected``."""
+    """Raise :class:`CheckpointError` unless the checkpoint's task types and models equal ``expected`` and its observation layout is this version's."""
+    layout = data.get("observation_layout")
+    if layout is not None and layout != OBSERVATION_LAYOUT:
+        changed = sorted(
+            key for key in set(layout) | set(OBSERVATION_LAYOUT) if layout.get(key) != OBSERVATION_LAYOUT.get(key)
+        )
+        raise CheckpointError(
+            f"{path}: trained on observation layout {layout.get('version', ['?'])[0]}, this version reads layout "
+            f"{OBSERVATION_LAYOUT['version'][0]} (differs in {', '.join(changed)}); retrain with this version"
+        )
     found = data["world_signature"]
     for key, label in (("task_types", "task types"), ("models", "models")):
         if list(found[key]) != list(expected[key]):
@@ -89,14 +101,19 @@ def check_world(data: dict[str, Any], expected: dict[str, list[str]], path: str 
             )
 
 
-def load_planner(path: str | Path, world_signature: dict[str, list[str]] | None = None) -> tuple[PlannerModel, dict[str, Any]]:
-    """Rebuild the PlannerModel stored at ``path`` (optionally checking its world)."""
-    data = read_checkpoint(path)
-    if world_signature is not None:
-        check_world(data, world_signature, path)
+def planner_from_checkpoint(data: dict[str, Any], path: str | Path) -> PlannerModel:
+    """Rebuild the PlannerModel of an already read checkpoint dict (in eval mode)."""
     config = from_mapping(PlannerConfig, data["planner_config"], str(path), "planner_config")
     vocabulary = PlannerVocabulary(**data["vocabulary"])
     model = PlannerModel(config, vocabulary)
     model.load_state_dict(data["model_state_dict"])
     model.eval()
-    return model, data
+    return model
+
+
+def load_planner(path: str | Path, world_signature: dict[str, list[str]] | None = None) -> tuple[PlannerModel, dict[str, Any]]:
+    """Rebuild the PlannerModel stored at ``path`` (optionally checking its world)."""
+    data = read_checkpoint(path)
+    if world_signature is not None:
+        check_world(data, world_signature, path)
+    return planner_from_checkpoint(data, path), data

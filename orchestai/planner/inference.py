@@ -9,7 +9,13 @@ from orchestai.planner.dag import decode_dag
 from orchestai.planner.metrics import Plan
 from orchestai.planner.model import PlannerModel
 from orchestai.planner.tensors import PlanTensors
-from orchestai.world.workflow import SUBTASK_FEATURES, selector_feature_matrix, subtask_feature_matrix, topological_order
+from orchestai.world.workflow import (
+    SUBTASK_FEATURES,
+    SubtaskFeature,
+    selector_feature_matrix,
+    subtask_feature_matrix,
+    topological_order,
+)
 
 
 @torch.no_grad()
@@ -68,12 +74,12 @@ def _choose_models(model: PlannerModel, summary: torch.Tensor, decoded: list[tup
         )
         static[k, order] = features[: len(order)]
         for position, i in enumerate(order):
-            depth[k, i] = round(float(features[position, 4]) * n_slots)
+            depth[k, i] = round(float(features[position, SubtaskFeature.DEPTH]) * n_slots)
     quality = np.ones((batch, n_slots), dtype=np.float32)
     chosen = np.full((batch, n_slots), -1, dtype=np.int64)
     for level in range(int(depth.max()) + 1 if batch else 0):
-        features = torch.from_numpy(selector_feature_matrix(static, quality))
-        choice = model.selector_logits(summary, types_tensor, features).argmax(-1).numpy()
+        selector_features = torch.from_numpy(selector_feature_matrix(static, quality))
+        choice = model.selector_logits(summary, types_tensor, selector_features).argmax(-1).numpy()
         for k, (types, parents) in enumerate(decoded):
             for i in range(len(types)):
                 if depth[k, i] == level:

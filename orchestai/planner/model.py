@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from orchestai.configuration import require
-from orchestai.data.tokenizer import SENTENCE_END_ID
+from orchestai.envs.tokenizer import SENTENCE_END_ID
 from orchestai.planner.routing import RoutingBranches, current_type, selector_features
 from orchestai.world.workflow import SELECTOR_FEATURES
 
@@ -22,7 +22,7 @@ SENTENCE_BIAS_SCALE = 10.0
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    """Architecture of the planner (the ``model:`` section of ``configs/phase1.yaml``)."""
+    """Architecture of the planner (the ``model:`` section of ``orchestai/configs/phase1.yaml``)."""
 
     d_model: int = 64
     conv_layers: int = 2
@@ -169,6 +169,8 @@ class PlannerModel(nn.Module):
       the models' published estimates add to the selector's logits
       (:meth:`routing_logits`).
     """
+
+    capable: torch.Tensor  # (T, M) bool buffer: which models can do which type
 
     def __init__(self, config: PlannerConfig, vocabulary: PlannerVocabulary) -> None:
         super().__init__()

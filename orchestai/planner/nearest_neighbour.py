@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from orchestai.data.examples import PlanExample
-from orchestai.data.tokenizer import HashTokenizer
+from orchestai.envs.tokenizer import HashTokenizer
 from orchestai.planner.metrics import Plan
 
 

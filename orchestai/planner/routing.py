@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from orchestai.envs.workflow_env import MODEL_HEALTH, PROGRESS, SUBTASK_STATE
+from orchestai.envs.spaces import MODEL_HEALTH, PROGRESS, SUBTASK_STATE, ModelEstimate, Progress, SubtaskState
 from orchestai.world.workflow import SUBTASK_FEATURES
 
 # the observation keys a routing decision reads (what Phase 1 keeps of a replayed decision)
@@ -46,7 +46,9 @@ def current_type(obs: dict[str, torch.Tensor]) -> torch.Tensor:
 
 def selector_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
     """What the selector reads of the current subtask ``(B, 1, 7)``: its static features and input quality."""
-    return torch.cat([current_row(obs, "subtask_features"), current_row(obs, "subtask_state")[:, 5:6]], dim=1).unsqueeze(1)
+    return torch.cat(
+        [current_row(obs, "subtask_features"), current_row(obs, "subtask_state")[:, SubtaskState.INPUT_QUALITY, None]], dim=1
+    ).unsqueeze(1)
 
 
 def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -55,7 +57,13 @@ def execution_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
     The type lets the branch adjust per type (e.g. a stronger model on a last retry).
     """
     return torch.cat(
-        [obs["progress"].float(), current_row(obs, "subtask_state"), obs["current_type"].float(), obs["model_health"].float().flatten(1)], dim=1
+        [
+            obs["progress"].float(),
+            current_row(obs, "subtask_state"),
+            obs["current_type"].float(),
+            obs["model_health"].float().flatten(1),
+        ],
+        dim=1,
     )
 
 
@@ -68,8 +76,10 @@ def model_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
     static features) is the same for every model.
     """
     estimates = obs["model_estimates"].float()
-    success, cost, latency = estimates[..., 0:1], estimates[..., 1:2], estimates[..., 2:3]
-    attempts_left = obs["progress"].float()[:, 6:7].unsqueeze(1)
+    success = estimates[..., ModelEstimate.SUCCESS, None]
+    cost = estimates[..., ModelEstimate.COST, None]
+    latency = estimates[..., ModelEstimate.LATENCY, None]
+    attempts_left = obs["progress"].float()[:, Progress.ATTEMPTS_LEFT, None].unsqueeze(1)
     capable = (success > 0).float()
     per_model = torch.cat(
         [
@@ -86,7 +96,9 @@ def model_features(obs: dict[str, torch.Tensor]) -> torch.Tensor:
         ],
         dim=-1,
     )
-    context = torch.cat([obs["progress"].float(), current_row(obs, "subtask_state"), current_row(obs, "subtask_features")], dim=1)
+    context = torch.cat(
+        [obs["progress"].float(), current_row(obs, "subtask_state"), current_row(obs, "subtask_features")], dim=1
+    )
     return torch.cat([per_model, context.unsqueeze(1).expand(-1, per_model.shape[1], -1)], dim=-1)
 
 
@@ -103,16 +115,18 @@ class RoutingBranches(nn.Module):
 
     def __init__(self, n_types: int, n_models: int, hidden: int) -> None:
         super().__init__()
+        execution_out = nn.Linear(hidden, n_models)
         self.execution_branch = nn.Sequential(
-            nn.Linear(execution_feature_size(n_types, n_models), hidden), nn.Tanh(), nn.Linear(hidden, n_models)
+            nn.Linear(execution_feature_size(n_types, n_models), hidden), nn.Tanh(), execution_out
         )
         # one scorer shared by all models: what a model's estimates and health mean for
         # its logit is the same for every model, so it is learnt once
         n_per_model = _MODEL_TERMS + MODEL_HEALTH + PROGRESS + SUBTASK_STATE + SUBTASK_FEATURES
-        self.model_branch = nn.Sequential(nn.Linear(n_per_model, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-        for branch in (self.execution_branch, self.model_branch):
-            nn.init.zeros_(branch[-1].weight)
-            nn.init.zeros_(branch[-1].bias)
+        model_out = nn.Linear(hidden, 1)
+        self.model_branch = nn.Sequential(nn.Linear(n_per_model, hidden), nn.Tanh(), model_out)
+        for last in (execution_out, model_out):
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The branches' contribution ``(B, M)`` to the routing logits."""

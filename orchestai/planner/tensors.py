@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from orchestai.data.examples import PlanExample
-from orchestai.data.tokenizer import HashTokenizer
 from orchestai.envs.log_replay import ReplayedDecisions
+from orchestai.envs.tokenizer import HashTokenizer
 from orchestai.planner.model import PlannerVocabulary
 from orchestai.world.workflow import SELECTOR_FEATURES, selector_feature_matrix, subtask_feature_matrix
 
@@ -110,5 +110,8 @@ class DecisionTensors:
         log_index = torch.from_numpy(decisions.log_index)
         offsets = torch.searchsorted(log_index, torch.arange(n_logs + 1))
         return cls(
-            {k: torch.from_numpy(v) for k, v in decisions.observations.items()}, torch.from_numpy(decisions.actions), log_index, offsets
+            {k: torch.from_numpy(v) for k, v in decisions.observations.items()},
+            torch.from_numpy(decisions.actions),
+            log_index,
+            offsets,
         )

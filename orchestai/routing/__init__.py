@@ -1,1 +1,1 @@
-"""Routing on recorded LLM outcomes (RouterBench): prompt features, routers, cost–quality curves, the report."""
+"""Routing on recorded LLM outcomes (RouterBench): outcome tables, routers, cost–quality curves and AIQ, the PPO router, the report."""

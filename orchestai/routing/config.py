@@ -1,4 +1,4 @@
-"""Routing-report configuration (``configs/routing.yaml``); every key is also a flag."""
+"""Routing-report configuration (``orchestai/configs/routing.yaml``); every key is also a flag."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ zero, as in RouterBench's ``calc_AIQ``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -77,7 +77,7 @@ def area_under_hull(hull: np.ndarray, max_cost: float) -> float:
     return float(np.sum((xs[1:] - xs[:-1]) * (ys[1:] + ys[:-1]) / 2.0))
 
 
-def aiq(curves: dict[str, np.ndarray | Sequence[tuple[float, float]]]) -> dict[str, float]:
+def aiq(curves: Mapping[str, np.ndarray | Sequence[tuple[float, float]]]) -> dict[str, float]:
     """RouterBench's AIQ of each curve, over the common cost range ``[0, largest cost on any hull]``."""
     hulls = {name: non_decreasing_hull(points) for name, points in curves.items()}
     max_cost = max(float(hull[-1, 0]) for hull in hulls.values())

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from orchestai.data.routerbench import RouterBenchData
 from orchestai.envs import ROUTERBENCH_ENV_ID
+from orchestai.envs.routerbench_data import RouterBenchData
 from orchestai.routing.config import RoutingConfig
 
 
@@ -27,7 +27,7 @@ def routing_env_kwargs(config: RoutingConfig, data: RouterBenchData, split: str,
 
 def ppo_prompt_features(config: RoutingConfig) -> str:
     """``minilm`` when configured, or when ``auto`` and the embeddings extra is installed; else ``words``."""
-    from orchestai.data.embeddings import embeddings_available
+    from orchestai.envs.embeddings import embeddings_available
 
     if config.ppo_prompt_features == "auto":
         return "minilm" if embeddings_available() else "words"
@@ -38,12 +38,15 @@ def train_ppo_router(config: RoutingConfig, data: RouterBenchData, cost_weight: 
     """PPO with ``PlannerPolicy`` on the training prompts at one cost weight (from ``ppo_init`` when set)."""
     from stable_baselines3.common.env_util import make_vec_env
 
+    from orchestai.phase2.build import build_model
     from orchestai.phase2.config import Phase2Config
-    from orchestai.phase2.ppo import build_model
 
     torch.set_num_threads(config.num_threads)
     venv = make_vec_env(
-        ROUTERBENCH_ENV_ID, n_envs=config.ppo_n_envs, seed=config.seed, env_kwargs=routing_env_kwargs(config, data, "train", cost_weight)
+        ROUTERBENCH_ENV_ID,
+        n_envs=config.ppo_n_envs,
+        seed=config.seed,
+        env_kwargs=routing_env_kwargs(config, data, "train", cost_weight),
     )
     settings = Phase2Config(
         init=config.ppo_init,
@@ -59,7 +62,7 @@ def train_ppo_router(config: RoutingConfig, data: RouterBenchData, cost_weight: 
     )
     # with sentence embeddings the router reads the prompt only through them: the hashed
     # words let PPO memorise the training prompts (measured: lower held-out quality)
-    model = build_model(settings, venv, venv.envs[0].unwrapped.world, read_words=ppo_prompt_features(config) == "words")
+    model = build_model(settings, venv, venv.get_attr("world", [0])[0], read_words=ppo_prompt_features(config) == "words")
     model.learn(config.ppo_timesteps)
     venv.close()
     return model
@@ -70,7 +73,7 @@ def greedy_choices(model: Any, config: RoutingConfig, data: RouterBenchData, cos
     import gymnasium as gym
 
     env = gym.make(ROUTERBENCH_ENV_ID, **routing_env_kwargs(config, data, "test", cost_weight))
-    choices = np.zeros(env.unwrapped.n_workflows, dtype=np.int64)
+    choices = np.zeros(env.get_wrapper_attr("n_workflows"), dtype=np.int64)
     for index in range(len(choices)):
         obs, _ = env.reset(seed=index, options={"workflow_index": index})
         action, _ = model.predict(obs, deterministic=True)

@@ -23,19 +23,21 @@ from typing import Any
 import numpy as np
 
 from orchestai.configuration import ConfigError, add_config_flags, apply_flags, load_yaml_config
-from orchestai.data.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
-from orchestai.data.routerbench import RouterBenchData, load_routerbench_folder, split_prompts
+from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
+from orchestai.envs.prompt_features import CommonPrefixStripper, tfidf_features
+from orchestai.envs.routerbench_data import RouterBenchData, load_routerbench_folder, split_prompts
 from orchestai.paths import CONFIG_DIR
 from orchestai.routing.config import RoutingConfig
 from orchestai.routing.curves import aiq, cost_to_reach, hull_quality_at, non_decreasing_hull
-from orchestai.routing.features import CommonPrefixStripper, tfidf_features
 from orchestai.routing.routers import DEFAULT_COST_WEIGHTS, dataset_best_router, knn_router, oracle_router
 from orchestai.routing.table import OutcomeTable
 
 Sweep = list[np.ndarray]  # the model chosen for every test prompt, one array per setting of the router
 
 
-def router_sweeps(config: RoutingConfig, data: RouterBenchData, log: Callable[[str], Any] = print) -> tuple[OutcomeTable, dict[str, Sweep]]:
+def router_sweeps(
+    config: RoutingConfig, data: RouterBenchData, log: Callable[[str], Any] = print
+) -> tuple[OutcomeTable, dict[str, Sweep]]:
     """The held-out table and every router's choices over its cost-weight sweep."""
     train, test = split_prompts(data.prompts, config.test_fraction, config.split_seed)
     train_table, test_table = OutcomeTable.of(train, data.models), OutcomeTable.of(test, data.models)
@@ -72,14 +74,18 @@ def router_sweeps(config: RoutingConfig, data: RouterBenchData, log: Callable[[s
             model = train_ppo_router(config, data, weight)
             ppo.append(greedy_choices(model, config, data, weight))
             cost, quality = test_table.point(ppo[-1])
-            log(f"  PPO router at cost weight {weight:g}: {config.ppo_timesteps} steps in {time.perf_counter() - started:.0f}s, held-out cost ${cost:.5f}, quality {quality:.3f}")
+            log(
+                f"  PPO router at cost weight {weight:g}: {config.ppo_timesteps} steps in {time.perf_counter() - started:.0f}s, held-out cost ${cost:.5f}, quality {quality:.3f}"
+            )
         sweeps["PPO (PlannerPolicy)"] = ppo
     oracle = oracle_router(test_table)
     sweeps["oracle (best model per prompt)"] = [oracle.choose(w) for w in weights]
     return test_table, sweeps
 
 
-def summarize(table: OutcomeTable, sweeps: dict[str, Sweep], reference_model: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def summarize(
+    table: OutcomeTable, sweeps: dict[str, Sweep], reference_model: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per router: pooled AIQ, mean per-data-set AIQ, cost to 95% of the reference's quality, quality at 50% of its cost."""
     reference = table.model_index(reference_model)
     ref_cost, ref_quality = table.point(np.full(table.n_prompts, reference))
@@ -88,7 +94,9 @@ def summarize(table: OutcomeTable, sweeps: dict[str, Sweep], reference_model: st
     per_dataset: dict[str, dict[str, float]] = {}
     for dataset in sorted(set(table.datasets)):
         rows = table.rows_of(dataset)
-        per_dataset[dataset] = aiq({name: np.array([table.point(c, rows) for c in choices]) for name, choices in sweeps.items()})
+        per_dataset[dataset] = aiq(
+            {name: np.array([table.point(c, rows) for c in choices]) for name, choices in sweeps.items()}
+        )
     rows_out = []
     for name, points in pooled.items():
         hull = non_decreasing_hull(points)
@@ -164,7 +172,9 @@ def write_report(rows: list[dict[str, Any]], curves: dict[str, Any], out_dir: Pa
 def run(config: RoutingConfig, log: Callable[[str], Any] = print) -> int:
     """Build the report; returns the exit code."""
     data = load_routerbench_folder(config.data_dir)
-    log(f"RouterBench: {len(data.prompts)} prompts of {', '.join(data.datasets)}; {len(data.skipped)} rows skipped (empty cells):")
+    log(
+        f"RouterBench: {len(data.prompts)} prompts of {', '.join(data.datasets)}; {len(data.skipped)} rows skipped (empty cells):"
+    )
     for line in data.skipped:
         log(f"  skipped {line}")
     table, sweeps = router_sweeps(config, data, log)

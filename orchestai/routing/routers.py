@@ -57,9 +57,7 @@ def dataset_best_router(train: OutcomeTable, test_datasets: Sequence[str]) -> Es
     return EstimateRouter("dataset-best", quality, cost)
 
 
-def knn_router(
-    name: str, train_features: Any, train: OutcomeTable, test_features: Any, k: int
-) -> EstimateRouter:
+def knn_router(name: str, train_features: Any, train: OutcomeTable, test_features: Any, k: int) -> EstimateRouter:
     """k nearest training prompts by cosine similarity: their mean score and cost per model."""
     if not 1 <= k <= train.n_prompts:
         raise ValueError(f"k must be within [1, {train.n_prompts}], got {k}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestai.data.routerbench import RouterBenchPrompt
+from orchestai.envs.routerbench_data import RouterBenchPrompt
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,16 @@
 
 * RouterBench (``routerbench/*.csv``): per-prompt correctness and dollar cost of 11
   LLMs. Skill per task-type category is the model's measured accuracy on the data set
-  that ``configs/calibration.yaml`` assigns to the category; input and output prices
+  that ``orchestai/configs/calibration.yaml`` assigns to the category; input and output prices
   are a least-squares fit of each prompt's recorded cost against its token counts,
   estimated from text length (``chars_per_token``, an assumption);
 * LLMPerf (``llmperf/individual/*.json``): per-request time to first token and
   inter-token latency; each model's log-normal median and log-sigma come from the file
   that ``calibration.yaml`` maps it to;
 
-and prints the ``models:`` block of ``configs/world.yaml``, each number followed by a
+and prints the ``models:`` block of ``orchestai/configs/world.yaml``, each number followed by a
 comment saying whether it was measured (and from what) or assumed (and why).
-``--write configs/world.yaml`` replaces the block between the calibration markers there.
+``--write orchestai/configs/world.yaml`` replaces the block between the calibration markers there.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from orchestai.configuration import load_yaml_config
 from orchestai.paths import CONFIG_DIR
 from orchestai.world.config import LatencyConfig
 
-BEGIN_MARKER = "# BEGIN calibrated models (python -m orchestai.world.calibrate --write configs/world.yaml)"
+BEGIN_MARKER = "# BEGIN calibrated models (python -m orchestai.world.calibrate --write orchestai/configs/world.yaml)"
 END_MARKER = "# END calibrated models"
 
 
@@ -59,7 +59,7 @@ class SpecialistModel:
 
 @dataclass(frozen=True)
 class CalibrationConfig:
-    """Contents of ``configs/calibration.yaml``."""
+    """Contents of ``orchestai/configs/calibration.yaml``."""
 
     chars_per_token: float
     category_sources: dict[str, str]
@@ -151,7 +151,7 @@ def render_models_block(
         lines.append(f"    price_input_per_1k: {model.price_input_per_1k:.6g}  # {source}")
         lines.append(f"    price_output_per_1k: {model.price_output_per_1k:.6g}  # {source}")
         lines.append(
-            f"    latency:  # measured: LLMPerf {model.latency_file}, {model.latency_rows} requests (model-to-file map assumed, configs/calibration.yaml)"
+            f"    latency:  # measured: LLMPerf {model.latency_file}, {model.latency_rows} requests (model-to-file map assumed, orchestai/configs/calibration.yaml)"
         )
         for key, value in model.latency.items():
             lines.append(f"      {key}: {value:.4g}")

@@ -1,12 +1,13 @@
 """The world's configuration: task types, worker models, conditions, templates, env settings.
 
-``configs/world.yaml`` is loaded into these frozen dataclasses by :func:`load_world_config`;
+``orchestai/configs/world.yaml`` is loaded into these frozen dataclasses by :func:`load_world_config`;
 an unknown key, a missing key or a value out of range raises
 :class:`orchestai.configuration.ConfigError` naming the file and the key.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,14 +147,21 @@ class TokenizerConfig:
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """WorkflowEnv's reward weights and episode rules (each also a ``gymnasium.make`` kwarg)."""
+    """WorkflowEnv's settings, the one home of their defaults (the ``env:`` section of a world YAML).
+
+    Reward preferences (what a user wants: ``success_bonus``, ``cost_weight``,
+    ``latency_weight``, ``invalid_action_penalty``) and episode rules (``max_retries``,
+    ``cost_budget_usd``, ``invalid_action_latency_s``) are each also a ``gymnasium.make``
+    kwarg; the observation scales are fixed by the world.
+    """
 
     success_bonus: float = 1.0
     cost_weight: float = 1.0
     latency_weight: float = 0.005
+    invalid_action_penalty: float = 1.0
     max_retries: int = 3
     cost_budget_usd: float | None = None
-    invalid_action_latency_s: float = 1.0
+    invalid_action_latency_s: float = 10.0
     observation_cost_scale_usd: float = 1.0
     observation_time_scale_s: float = 100.0
 
@@ -164,6 +172,12 @@ class EnvConfig:
         require(self.success_bonus >= 0, "success_bonus", "must be >= 0")
         require(self.cost_weight >= 0, "cost_weight", "must be >= 0")
         require(self.latency_weight >= 0, "latency_weight", "must be >= 0")
+        require(self.invalid_action_penalty >= 0, "invalid_action_penalty", "must be >= 0")
+        for name in ("success_bonus", "cost_weight", "latency_weight", "invalid_action_penalty", "invalid_action_latency_s"):
+            require(math.isfinite(getattr(self, name)), name, "must be a finite number")
+        require(
+            self.cost_budget_usd is None or math.isfinite(self.cost_budget_usd), "cost_budget_usd", "must be finite or null"
+        )
         require(0 <= self.max_retries <= 10, "max_retries", "must be within [0, 10]")
         require(self.cost_budget_usd is None or self.cost_budget_usd > 0, "cost_budget_usd", "must be > 0 or null")
         require(self.invalid_action_latency_s >= 0, "invalid_action_latency_s", "must be >= 0")
@@ -171,7 +185,7 @@ class EnvConfig:
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """Everything ``configs/world.yaml`` holds."""
+    """Everything ``orchestai/configs/world.yaml`` holds."""
 
     task_types: list[TaskTypeConfig]
     models: list[WorkerModelConfig]
@@ -188,8 +202,8 @@ class WorldConfig:
         require(len(type_names) == len(set(type_names)), "task_types", "task type names must be unique")
         require(len(model_names) == len(set(model_names)), "models", "model names must be unique")
         for i, model in enumerate(self.models):
-            for task_type in model.skills:
-                require(task_type in type_names, f"models[{i}].skills.{task_type}", "unknown task type")
+            for skill_type in model.skills:
+                require(skill_type in type_names, f"models[{i}].skills.{skill_type}", "unknown task type")
         for task_type in self.task_types:
             require(
                 any(task_type.name in m.skills for m in self.models),
@@ -201,5 +215,5 @@ class WorldConfig:
 
 
 def load_world_config(path: str | Path | None = None) -> WorldConfig:
-    """Load and validate a world YAML file (the bundled ``configs/world.yaml`` by default)."""
+    """Load and validate a world YAML file (the bundled ``orchestai/configs/world.yaml`` by default)."""
     return load_yaml_config(WorldConfig, path or DEFAULT_WORLD_PATH)

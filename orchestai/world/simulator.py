@@ -74,7 +74,9 @@ class ExecutionSimulator:
             ]
         )
 
-    def published_estimates(self, types: Sequence[int], input_tokens: Sequence[int], output_tokens: Sequence[int]) -> np.ndarray:
+    def published_estimates(
+        self, types: Sequence[int], input_tokens: Sequence[int], output_tokens: Sequence[int]
+    ) -> np.ndarray:
         """``(n, M, 3)`` for n subtasks: each model's published success probability, cost (USD) and expected latency (s)."""
         outputs = np.asarray(output_tokens, dtype=np.float64)[:, None]
         cost = np.asarray(input_tokens, dtype=np.float64)[:, None] * self.world.price_input + outputs * self.world.price_output

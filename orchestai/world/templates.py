@@ -73,12 +73,14 @@ def _generate_one(
     any_root: list[int],
 ) -> WorkflowTemplate:
     types = world.config.task_types
-    n = int(np.clip(round(rng.normal(config.mean_subtasks, config.std_subtasks)), config.min_subtasks, config.max_subtasks))
+    n = int(
+        np.clip(round(float(rng.normal(config.mean_subtasks, config.std_subtasks))), config.min_subtasks, config.max_subtasks)
+    )
     type_of: list[int] = []
     parents_of: list[tuple[int, ...]] = []
     previous_layer: list[int] = []
     while len(type_of) < n:
-        width = int(min(rng.integers(1, config.max_layer_width + 1), n - len(type_of)))
+        width = min(int(rng.integers(1, config.max_layer_width + 1)), n - len(type_of))
         producers = [i for i in range(len(type_of)) if types[type_of[i]].output_modality == "text"]
         layer: list[int] = []
         for _ in range(width):
@@ -89,7 +91,7 @@ def _generate_one(
                 parents_of.append(())
             else:
                 recent = [i for i in previous_layer if i in producers] or producers
-                k = int(min(rng.integers(1, config.max_parents + 1), len(producers)))
+                k = min(int(rng.integers(1, config.max_parents + 1)), len(producers))
                 first = int(rng.choice(recent))
                 others = [i for i in producers if i != first]
                 extra = rng.choice(others, size=min(k - 1, len(others)), replace=False).tolist() if others else []
@@ -125,7 +127,7 @@ def _fill_slots(text: str, slots: dict[str, list[str]], draws: Iterator[float]) 
     for k in range(1, len(parts), 2):
         name = parts[k]
         if name not in slots:
-            raise KeyError(f"phrase {text!r} uses slot {{{name}}}, which configs/world.yaml's slots do not define")
+            raise KeyError(f"phrase {text!r} uses slot {{{name}}}, which orchestai/configs/world.yaml's slots do not define")
         values = slots[name]
         out.append(values[int(next(draws) * len(values))])
         out.append(parts[k + 1])

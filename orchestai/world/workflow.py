@@ -5,10 +5,23 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-SUBTASK_FEATURES = 6  # static per-subtask features (the env's ``subtask_features``)
+
+class SubtaskFeature(IntEnum):
+    """Columns of the static per-subtask features (the env's ``subtask_features``)."""
+
+    INPUT_TOKENS = 0  # / 1000
+    OUTPUT_TOKENS = 1  # / 1000
+    PARENTS = 2  # / 4
+    CHILDREN = 3  # / 4
+    DEPTH = 4  # / max_subtasks
+    PRESENT = 5  # 1 for a real subtask, 0 for padding
+
+
+SUBTASK_FEATURES = len(SubtaskFeature)
 SELECTOR_FEATURES = SUBTASK_FEATURES + 1  # plus input quality, what the model selector reads
 
 
@@ -64,12 +77,12 @@ def subtask_feature_matrix(
             children[p] += 1
             depth[child] = max(depth[child], depth[p] + 1)
     features = np.zeros((max_subtasks, SUBTASK_FEATURES), dtype=np.float32)
-    features[:n, 0] = np.asarray(input_tokens, dtype=np.float32) / 1000.0
-    features[:n, 1] = np.asarray(output_tokens, dtype=np.float32) / 1000.0
-    features[:n, 2] = np.array([len(p) for p in parents], dtype=np.float32) / 4.0
-    features[:n, 3] = np.array(children, dtype=np.float32) / 4.0
-    features[:n, 4] = np.array(depth, dtype=np.float32) / max_subtasks
-    features[:n, 5] = 1.0
+    features[:n, SubtaskFeature.INPUT_TOKENS] = np.asarray(input_tokens, dtype=np.float32) / 1000.0
+    features[:n, SubtaskFeature.OUTPUT_TOKENS] = np.asarray(output_tokens, dtype=np.float32) / 1000.0
+    features[:n, SubtaskFeature.PARENTS] = np.array([len(p) for p in parents], dtype=np.float32) / 4.0
+    features[:n, SubtaskFeature.CHILDREN] = np.array(children, dtype=np.float32) / 4.0
+    features[:n, SubtaskFeature.DEPTH] = np.array(depth, dtype=np.float32) / max_subtasks
+    features[:n, SubtaskFeature.PRESENT] = 1.0
     return features
 
 

@@ -42,9 +42,9 @@ class World:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> World:
-        """Load a world from YAML (the bundled ``configs/world.yaml`` by default)."""
+        """Load a world from YAML (the bundled ``orchestai/configs/world.yaml`` by default)."""
         config = load_world_config(path)
-        return cls(config, source=str(path) if path else "configs/world.yaml")
+        return cls(config, source=str(path) if path else "orchestai/configs/world.yaml")
 
     @property
     def n_types(self) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestai.data.schema import ExecutionLog, LogValidationError, validate_record
+from orchestai.logs.schema import ExecutionLog, LogValidationError, validate_record
 from orchestai.world.world import World
 
 
@@ -85,21 +85,32 @@ def load_logs(path: str | Path, world: World, skip_invalid: bool = False) -> Loa
     return LoadedLogs(logs=logs, skipped=skipped)
 
 
-def write_logs(path: str | Path, logs: Iterable[ExecutionLog | dict[str, Any]]) -> None:
-    """Write logs atomically: JSON Lines for ``.jsonl`` files, otherwise a JSON list."""
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` atomically: a temporary file in the same folder, then a rename (no torn file on a crash)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    records = [log.to_dict() if isinstance(log, ExecutionLog) else log for log in logs]
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            if path.suffix == ".jsonl":
-                for record in records:
-                    handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-            else:
-                json.dump(records, handle, indent=1)
+            handle.write(text)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    return write_text_atomic(path, json.dumps(data, indent=1) + "\n")
+
+
+def write_logs(path: str | Path, logs: Iterable[ExecutionLog | dict[str, Any]]) -> None:
+    """Write logs atomically: JSON Lines for ``.jsonl`` files, otherwise a JSON list."""
+    records = [log.to_dict() if isinstance(log, ExecutionLog) else log for log in logs]
+    if Path(path).suffix == ".jsonl":
+        text = "".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records)
+    else:
+        text = json.dumps(records, indent=1)
+    write_text_atomic(path, text)

@@ -26,13 +26,14 @@ from typing import Any
 
 import networkx as nx
 
+from orchestai.errors import UserInputError
 from orchestai.world.workflow import WorkflowSpec, topological_order
 from orchestai.world.world import World
 
 SCHEMA_VERSION = 1
 
 
-class LogValidationError(ValueError):
+class LogValidationError(UserInputError):
     """An execution log is invalid; names the file, record (index and id) and field."""
 
     def __init__(
@@ -155,8 +156,7 @@ class ExecutionLog:
     def models_in_order(self, world: World) -> tuple[int, ...]:
         """Model index of each subtask in :meth:`topological_positions` order (-1: never ran)."""
         return tuple(
-            world.model_index[self.subtasks[i].model] if self.subtasks[i].model is not None else -1
-            for i in self.topological_positions()
+            -1 if (name := self.subtasks[i].model) is None else world.model_index[name] for i in self.topological_positions()
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from orchestai.envs.spaces import ModelHealth
 from orchestai.envs.workflow_env import WorkflowEnv
 from orchestai.world.simulator import NORMAL
 
@@ -128,7 +129,7 @@ class ErrorAwareExpectedUtilityPolicy(BestExpectedUtilityPolicy):
     def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
         """Best expected-utility model among those that have not errored."""
         scores = np.array(self.scores(_unwrapped(env)))
-        errored = obs["model_health"][:, 3] > 0
+        errored = obs["model_health"][:, ModelHealth.ERROR_RATE] > 0
         if np.any(obs["action_mask"].astype(bool) & ~errored):
             scores[errored] = -np.inf
         return int(np.argmax(scores))
@@ -182,7 +183,10 @@ class ExpertBehaviourPolicy:
             return int(self.rng.choice(np.flatnonzero(mask)))
         scores = np.array(self._greedy.scores(e))
         health = obs["model_health"]
-        suspected_down = (health[:, 0] * 10 >= 2) & (health[:, 1] >= 1.0) | (health[:, 1] >= 1.0) & (health[:, 2] > 2.0)
+        calls, failure_rate = health[:, ModelHealth.CALLS] * 10, health[:, ModelHealth.FAILURE_RATE]
+        suspected_down = (calls >= 2) & (failure_rate >= 1.0) | (failure_rate >= 1.0) & (
+            health[:, ModelHealth.LATENCY_RATIO] > 2.0
+        )
         if np.any(mask & ~suspected_down):
             scores[suspected_down] = -np.inf
         return int(np.argmax(scores))

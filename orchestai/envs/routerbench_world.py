@@ -3,8 +3,8 @@
 Success and cost are replayed from the records, so the world's numbers only shape the
 observations and the baselines' expectations: skill = the model's accuracy on the data
 set's *training* prompts; prices and latency are those of the same model in the base
-world (``configs/world.yaml``: prices fitted to RouterBench's recorded costs, latency
-from the LLMPerf measurement that ``configs/calibration.yaml`` maps the model to by
+world (``orchestai/configs/world.yaml``: prices fitted to RouterBench's recorded costs, latency
+from the LLMPerf measurement that ``orchestai/configs/calibration.yaml`` maps the model to by
 size class, an assumption stated there). Nothing is hidden: no difficulty noise, no
 overloads or outages.
 """
@@ -15,12 +15,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from orchestai.data.routerbench import RouterBenchPrompt
+from orchestai.envs.routerbench_data import RouterBenchPrompt
 from orchestai.world.config import ConditionsConfig, EnvConfig, TaskTypeConfig, TemplatesConfig, WorkerModelConfig, WorldConfig
 from orchestai.world.world import World
 
-CHARS_PER_TOKEN = 4.0  # the calibration's assumption (configs/calibration.yaml)
+CHARS_PER_TOKEN = 4.0  # the calibration's assumption (orchestai/configs/calibration.yaml)
 SKILL_FLOOR = 0.005  # World skills are strictly within (0, 1)
+# the replay env's settings (the one home of its defaults): RouterBench's trade-off
+# score - cost_weight * cost, one answer per prompt (no retries), no latency term
+ROUTERBENCH_ENV = EnvConfig(
+    success_bonus=1.0,
+    cost_weight=100.0,
+    latency_weight=0.0,
+    max_retries=0,
+    invalid_action_latency_s=10.0,
+    observation_cost_scale_usd=0.01,
+    observation_time_scale_s=10.0,
+)
 
 
 def routerbench_world(
@@ -28,8 +39,7 @@ def routerbench_world(
     models: Sequence[str],
     base_world: World,
     max_subtasks: int = 1,
-    cost_weight: float = 100.0,
-    max_retries: int = 0,
+    env: EnvConfig = ROUTERBENCH_ENV,
 ) -> World:
     """A :class:`World` for replaying RouterBench prompts (``train`` sets the skills and token counts)."""
     missing = [m for m in models if m not in base_world.model_index]
@@ -62,15 +72,7 @@ def routerbench_world(
         slots={},
         templates=TemplatesConfig(count=1, min_subtasks=1, mean_subtasks=1, max_subtasks=max_subtasks),
         tokenizer=base_world.config.tokenizer,
-        env=EnvConfig(
-            success_bonus=1.0,
-            cost_weight=cost_weight,
-            latency_weight=0.0,
-            max_retries=max_retries,
-            invalid_action_latency_s=10.0,
-            observation_cost_scale_usd=0.01,
-            observation_time_scale_s=10.0,
-        ),
+        env=env,
     )
     config.validate()
     return World(config, source="routerbench replay")

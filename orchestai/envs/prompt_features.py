@@ -5,7 +5,7 @@ prefix (about 1,700 and 1,270 characters here). Left in, it dominates every feat
 (and fills the 256 tokens a sentence encoder reads), so :class:`CommonPrefixStripper`
 learns the prefix each data set's *training* prompts share and removes it.
 
-Sentence embeddings come from :mod:`orchestai.data.embeddings` (an optional extra).
+Sentence embeddings come from :mod:`orchestai.envs.embeddings` (an optional extra).
 """
 
 from __future__ import annotations

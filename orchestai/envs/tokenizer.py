@@ -69,7 +69,7 @@ class HashTokenizer:
         if len(ids) > self.max_tokens:
             ids = ids[: self.max_tokens - 1] + [TRUNCATED_ID]
         out = np.zeros(self.max_tokens, dtype=np.int64)
-        out[: len(ids)] = ids
+        out[: len(ids)] = ids  # type: ignore[assignment]  # every None was replaced above
         return out
 
 

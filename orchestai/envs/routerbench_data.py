@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestai.data.schema import LogValidationError
+from orchestai.logs.schema import LogValidationError
 
 _FIXED_COLUMNS = ("", "sample_id", "prompt", "eval_name", "oracle_model_to_route_to")
 

@@ -1,0 +1,228 @@
+"""Phase 1: supervised pre-training of the PlannerModel (the trainer behind ``python -m orchestai.phase1.train``).
+
+Writes into ``out_dir``:
+
+* ``phase1_best_model_{N}.pth``: the model with the best validation loss so far (N = the
+  number of logs), written atomically whenever validation loss improves;
+* ``phase1_last_model_{N}.pth``: the state after the last finished epoch (for ``--resume``);
+* ``phase1_metrics_{N}.csv`` / ``.json``: one row per epoch, plus the nearest-neighbour
+  baseline's validation metrics.
+
+From execution logs the planner learns two things: the plan (types, DAG, the model
+chosen per subtask) and every logged routing decision, retries included, with the
+observation the router had at that call (rebuilt by
+:class:`~orchestai.envs.log_replay.LogReplayEnv`), so that the routing branches learn
+how the logs' router used execution feedback and the models' published estimates.
+
+A non-finite loss stops training with an error naming the epoch and batch; Ctrl-C saves
+the last state and exits; neither touches the best checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from stable_baselines3.common.utils import set_random_seed
+
+from orchestai.configuration import ConfigError, to_mapping
+from orchestai.data.examples import split_indices
+from orchestai.phase1.config import Phase1Config
+from orchestai.planner.checkpoint import load_planner, save_checkpoint
+from orchestai.planner.datasets import LengthBucketBatchSampler, load_planner_data, replayed_decisions
+from orchestai.planner.losses import compute_losses
+from orchestai.planner.metrics import Plan, plan_metrics
+from orchestai.planner.model import PlannerModel
+from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner
+from orchestai.planner.tensors import DecisionTensors, PlanTensors, tensorize
+from orchestai.planner.validation import format_metrics, validate
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+class Phase1Trainer:
+    """Runs Phase 1 training for one configuration; :meth:`run` returns the process exit code."""
+
+    def __init__(self, config: Phase1Config, log: Any = print) -> None:
+        self.config = config
+        self.log = log
+        self.out_dir = Path(config.out_dir)
+
+    def run(self) -> int:
+        """Train, validate, checkpoint and report."""
+        config = self.config
+        torch.set_num_threads(config.num_threads)
+        set_random_seed(config.seed)  # Python, NumPy and torch, as SB3 seeds its runs
+        deterministic = torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(True)  # the same data order and weights give the same run
+        try:
+            return self._run()
+        finally:
+            torch.use_deterministic_algorithms(deterministic)
+
+    def _run(self) -> int:
+        config = self.config
+        data = load_planner_data(config.format, config.data, config.world, config.n_logs, config.skip_invalid)
+        n_logs = len(data.examples)
+        if n_logs < 2:
+            raise ConfigError("command line", "data", f"{data.source}: needs at least 2 valid records, found {n_logs}")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if data.skipped:
+            report = self.out_dir / "skipped_records.txt"
+            report.write_text("\n".join(data.skipped) + "\n", encoding="utf-8")
+            self.log(f"skipped {len(data.skipped)} invalid records (each with its reason in {report})")
+        if config.val_data is None:
+            train_index, val_index = split_indices(n_logs, config.val_fraction, config.split_seed)
+            train, val = [data.examples[i] for i in train_index], [data.examples[i] for i in val_index]
+            train_decisions, val_decisions = replayed_decisions(data, train_index), replayed_decisions(data, val_index)
+        else:  # a final model: every record of data trains, validation comes from its own file
+            held_out = load_planner_data(config.format, config.val_data, config.world, config.n_logs, config.skip_invalid)
+            if held_out.vocabulary.type_names != data.vocabulary.type_names:
+                raise ConfigError(
+                    "command line", "val_data", f"{held_out.source}: its task types differ from those of {data.source}"
+                )
+            train, val = data.examples, held_out.examples
+            train_decisions = replayed_decisions(data, list(range(n_logs)))
+            val_decisions = replayed_decisions(held_out, list(range(len(val))))
+        self.best_path = self.out_dir / f"phase1_best_model_{n_logs}.pth"
+        self.last_path = self.out_dir / f"phase1_last_model_{n_logs}.pth"
+        self.metrics_stem = self.out_dir / f"phase1_metrics_{n_logs}"
+
+        state: dict[str, Any] = {"history": [], "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
+        start_epoch = 1
+        if config.resume:
+            model, checkpoint = load_planner(
+                config.resume, {"task_types": data.vocabulary.type_names, "models": data.vocabulary.model_names}
+            )
+            model.train()
+            optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+            optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
+            state.update(checkpoint["extra"].get("training_state", {}))
+            start_epoch = checkpoint["epoch"] + 1
+            self.log(f"resuming from {config.resume} at epoch {start_epoch}")
+        else:
+            model = PlannerModel(config.model, data.vocabulary)
+            optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+
+        train_tensors, val_tensors = tensorize(train, data.vocabulary), tensorize(val, data.vocabulary)
+        gold_val = [Plan(e.types, e.parents, e.models) for e in val]
+        baseline = plan_metrics(
+            NearestNeighbourPlanner(train).plan([e.instruction for e in val]), gold_val, data.vocabulary.type_names
+        )
+        n_params = sum(p.numel() for p in model.parameters())
+        self.log(
+            f"phase 1: {n_logs} logs from {data.source} ({len(train)} train / {len(val)} validation), "
+            f"{n_params:,} parameters, epochs {start_epoch}..{config.epochs}"
+        )
+        if train_decisions is not None and val_decisions is not None:
+            self.log(
+                f"routing decisions replayed from the logs: {len(train_decisions)} train / {len(val_decisions)} validation"
+            )
+        self.log(f"nearest-neighbour baseline (validation): {format_metrics(baseline)}")
+        self.baseline = baseline
+        generator = torch.Generator().manual_seed(config.seed)
+        epoch = start_epoch - 1
+        try:
+            for epoch in range(start_epoch, config.epochs + 1):
+                started = time.perf_counter()
+                train_loss = self._train_epoch(model, optimizer, train_tensors, train_decisions, epoch, generator)
+                losses, metrics = validate(model, val_tensors, gold_val, config, config.edge_threshold, val_decisions)
+                seconds = time.perf_counter() - started
+                row = {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    **{f"val_{k}": v for k, v in losses.items()},
+                    **metrics,
+                    "seconds": seconds,
+                }
+                state["history"].append(row)
+                improved = losses["total"] < state["best_val_loss"]
+                if improved:
+                    state["best_val_loss"], state["best_epoch"], state["bad_epochs"] = losses["total"], epoch, 0
+                    save_checkpoint(self.best_path, model, optimizer, epoch, losses["total"], self._extra(state))
+                else:
+                    state["bad_epochs"] += 1
+                save_checkpoint(self.last_path, model, optimizer, epoch, losses["total"], self._extra(state))
+                self._write_metrics(state)
+                self.log(
+                    f"epoch {epoch:3d} | train {train_loss:.4f} | val {losses['total']:.4f} "
+                    f"(ce {losses['ce']:.4f}, edge {losses['edge']:.4f}, dag {losses['dag']:.4f}"
+                    + (f", decision {losses['decision']:.4f}" if "decision" in losses else "")
+                    + ") | "
+                    f"{format_metrics(metrics)} | {seconds:.2f}s{' *' if improved else ''}"
+                )
+                if state["bad_epochs"] >= config.patience:
+                    self.log(f"early stop: no better validation loss for {config.patience} epochs")
+                    break
+        except KeyboardInterrupt:
+            save_checkpoint(self.last_path, model, optimizer, epoch - 1, state["best_val_loss"], self._extra(state))
+            self._write_metrics(state)
+            self.log(
+                f"interrupted during epoch {epoch}: saved the last finished state to {self.last_path}; "
+                f"best checkpoint (epoch {state['best_epoch']}) intact at {self.best_path}"
+            )
+            return 130
+        except NonFiniteLossError as error:
+            self._write_metrics(state)
+            self.log(f"error: {error}; best checkpoint (epoch {state['best_epoch']}) intact at {self.best_path}")
+            return 1
+        self.log(f"best validation loss {state['best_val_loss']:.4f} at epoch {state['best_epoch']}: {self.best_path}")
+        self.log(f"metrics: {self.metrics_stem}.csv, {self.metrics_stem}.json")
+        return 0
+
+    def _train_epoch(
+        self,
+        model: PlannerModel,
+        optimizer: torch.optim.Optimizer,
+        data: PlanTensors,
+        decisions: DecisionTensors | None,
+        epoch: int,
+        generator: torch.Generator,
+    ) -> float:
+        model.train()
+        sampler = LengthBucketBatchSampler((data.tokens != 0).sum(1), self.config.batch_size, generator)
+        loader: torch.utils.data.DataLoader[int] = torch.utils.data.DataLoader(range(len(data)), batch_sampler=sampler)  # type: ignore[arg-type]
+        total, seen = 0.0, 0
+        # disable=None: no bar where stderr is not a terminal (CI logs)
+        bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=None if self.config.progress else True, file=sys.stderr)
+        for batch_index, indices in enumerate(bar, start=1):
+            batch = data.select(indices)
+            if decisions is None:
+                losses = compute_losses(model, batch, self.config)
+            else:  # with the routing decisions of the same logs
+                losses = compute_losses(model, batch, self.config, decisions.of_logs(indices))
+            if not torch.isfinite(losses["total"]):
+                parts = ", ".join(f"{k} {float(v.detach()):.4g}" for k, v in losses.items())
+                raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, batch {batch_index} ({parts})")
+            optimizer.zero_grad(set_to_none=True)
+            losses["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.grad_clip)
+            optimizer.step()
+            total += float(losses["total"].detach()) * len(indices)
+            seen += len(indices)
+            bar.set_postfix(loss=f"{total / seen:.4f}")
+        return total / max(seen, 1)
+
+    def _extra(self, state: dict[str, Any]) -> dict[str, Any]:
+        return {"phase1_config": to_mapping(self.config), "training_state": state, "baseline": self.baseline}
+
+    def _write_metrics(self, state: dict[str, Any]) -> None:
+        history = state["history"]
+        payload = {"history": history, "nearest_neighbour_baseline": self.baseline, "best_epoch": state["best_epoch"]}
+        self.metrics_stem.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        if history:
+            columns = list(dict.fromkeys(k for row in history for k in row))
+            with self.metrics_stem.with_suffix(".csv").open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(history)
