@@ -21,20 +21,23 @@ def _run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.Comple
 
 @pytest.mark.slow
 def test_wheel_installs_into_a_fresh_venv_and_works_outside_the_repo(tmp_path: Path):
-    built = _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            str(REPO_ROOT),
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(tmp_path / "dist"),
-        ],
-        tmp_path,
-    )
+    # built from a copy, so that setuptools' build/ folder never lands in the repository
+    source = tmp_path / "source"
+    shutil.copytree(REPO_ROOT / "orchestai", source / "orchestai", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
+    wheel_command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        str(source),
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(tmp_path / "dist"),
+    ]
+    built = _run(wheel_command, tmp_path)
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("orchestai-*.whl"))
 

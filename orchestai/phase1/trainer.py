@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
-
 from stable_baselines3.common.utils import set_random_seed
+from tqdm import tqdm
 
 from orchestai.configuration import ConfigError, to_mapping
 from orchestai.data.examples import split_indices
