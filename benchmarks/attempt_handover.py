@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3 import PPO
 
 from orchestai.agents.baselines import ErrorAwareExpectedUtilityPolicy
 from orchestai.agents.rollouts import evaluate_policy
+from orchestai.phase2.saved import load_trained_model
 from orchestai.policies.routers import Sb3Router
 
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--seed", type=int, default=100_000)
     args = parser.parse_args()
-    learned = Sb3Router(PPO.load(args.ppo, device="cpu"), "PPO alone")
+    learned = Sb3Router(load_trained_model(args.ppo, masked=False), "PPO alone")  # rebuilt, nothing unpickled
     rule = ErrorAwareExpectedUtilityPolicy()
     for policy in (learned, rule, *(Handover(learned, rule, k) for k in (2, 3, 4))):
         result = evaluate_policy(policy, args.episodes, args.seed, workflow_split="test")

@@ -11,12 +11,15 @@ prints their median next to the original system's figures (120-240 s per epoch a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import tempfile
 from pathlib import Path
 
-from orchestai.phase1.train import main as phase1_main
+from orchestai.configuration import load_yaml_config
+from orchestai.phase1.config import DEFAULT_PHASE1_CONFIG, Phase1Config
+from orchestai.phase1.trainer import Phase1Trainer
 
 ORIGINAL_SECONDS_PER_EPOCH = (120.0, 240.0)
 ORIGINAL_CHECKPOINT_MB = 1300.0
@@ -27,7 +30,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        code = phase1_main(["--epochs", str(args.epochs), "--out-dir", out, "--no-progress", "--patience", str(args.epochs)])
+        config = dataclasses.replace(
+            load_yaml_config(Phase1Config, DEFAULT_PHASE1_CONFIG),
+            epochs=args.epochs,
+            patience=args.epochs,
+            out_dir=out,
+            progress=False,
+        )
+        code = Phase1Trainer(config).run()
         if code != 0:
             raise SystemExit(code)
         history = json.loads((Path(out) / "phase1_metrics_1000.json").read_text())["history"]

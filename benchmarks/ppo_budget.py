@@ -32,8 +32,9 @@ from orchestai.agents.rollouts import evaluate_policy
 from orchestai.configuration import add_config_flags, apply_flags, load_yaml_config
 from orchestai.envs import WORKFLOW_ENV_ID
 from orchestai.paths import CONFIG_DIR
+from orchestai.phase2.build import build_model, environment_kwargs
 from orchestai.phase2.config import Phase2Config
-from orchestai.phase2.ppo import build_model, environment_kwargs
+from orchestai.phase2.saved import save_run
 from orchestai.policies.routers import Sb3Router
 from orchestai.world.world import World
 
@@ -77,7 +78,7 @@ def main() -> None:
             reported_at, next_eval = model.num_timesteps, next_eval + eval_every
     if reported_at != model.num_timesteps:
         report(time.perf_counter() - started)
-    model.save(Path(config.out_dir) / "ppo_model.zip")
+    save_run(model, config, Path(config.out_dir))  # loadable by orchestai.evaluate without unpickling
     sys.stdout.flush()
 
 

@@ -22,8 +22,8 @@ from stable_baselines3.common.env_util import make_vec_env
 from orchestai.configuration import load_yaml_config
 from orchestai.envs import WORKFLOW_ENV_ID
 from orchestai.paths import CONFIG_DIR
+from orchestai.phase2.build import build_model
 from orchestai.phase2.config import Phase2Config
-from orchestai.phase2.ppo import build_model
 from orchestai.world.world import World
 
 

@@ -39,11 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         help="output folder (default runs/main; the profile is a sub-folder)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of a previous run in the same folder")
     args = parser.parse_args(argv)
-    return run_cli(lambda: run_pipeline(args.profile, args.out_dir / args.profile, not args.no_progress))
+    return run_cli(lambda: run_pipeline(args.profile, args.out_dir / args.profile, not args.no_progress, args.overwrite))
 
 
-def run_pipeline(profile_name: str, out: Path, progress: bool) -> int:
+def run_pipeline(profile_name: str, out: Path, progress: bool, overwrite: bool = False) -> int:
     """Synthetic data, Phase 1, Phase 2 and the evaluation, with the profile's budgets; returns the exit code."""
     import dataclasses
 
@@ -66,6 +67,7 @@ def run_pipeline(profile_name: str, out: Path, progress: bool) -> int:
         epochs=profile["epochs"],
         out_dir=str(out / "phase1"),
         progress=progress,
+        overwrite=overwrite,
     )
     path = ensure_default_logs(default_logs_path(phase1.n_logs), n=phase1.n_logs, world=world)
     print(f"      synthetic execution logs: {len(load_logs(path, world).logs)} valid records in {path}")
@@ -79,7 +81,7 @@ def run_pipeline(profile_name: str, out: Path, progress: bool) -> int:
     print(f"[3/4] phase 2: PPO for {profile['timesteps']} steps from {checkpoint} -> {out / 'phase2'}")
     phase2 = dataclasses.replace(
         load_yaml_config(Phase2Config, DEFAULT_PHASE2_CONFIG), init=str(checkpoint), timesteps=profile["timesteps"],
-        out_dir=str(out / "phase2"), eval_episodes=0, progress=progress,
+        out_dir=str(out / "phase2"), eval_episodes=0, progress=progress, overwrite=overwrite,
     )  # fmt: skip
     code = train_phase2(phase2)
     if code:

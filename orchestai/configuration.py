@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 
 from orchestai.errors import UserInputError
+from orchestai.files import InputFileError, read_text
 
 T = TypeVar("T")
 
@@ -128,12 +129,17 @@ def load_yaml_config(cls: type[T], path: str | Path) -> T:
     """Load and validate the YAML file at ``path`` into dataclass ``cls``."""
     path = Path(path)
     try:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "file not found") from None
+        text = read_text(path)
+    except InputFileError as error:
+        raise ConfigError(str(path), "", error.problem) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(str(path), "", f"invalid YAML: {error}") from None
+        raise ConfigError(str(path), "", f"invalid YAML: {' '.join(str(error).split())}") from None
+    except RecursionError:
+        raise ConfigError(str(path), "", "YAML nested too deeply") from None
+    except ValueError as error:  # e.g. an integer of thousands of digits
+        raise ConfigError(str(path), "", f"unusable YAML value ({error})") from None
     return from_mapping(cls, data if data is not None else {}, str(path))
 
 

@@ -17,7 +17,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent / "orchestai"
 
 # lowest first; a module may import its own package and any lower layer
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("configuration", "paths", "errors", "cli"),  # foundation
+    ("configuration", "paths", "errors", "cli", "files", "rundir"),  # foundation
     ("world",),
     ("logs",),
     ("envs",),

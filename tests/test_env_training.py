@@ -129,7 +129,7 @@ def test_rl_zoo3_trains_from_the_yaml_file(tmp_path: Path):
     root = Path(__file__).resolve().parent.parent
     command = [
         sys.executable, "-m", "rl_zoo3.train", "--algo", "ppo", "--env", WORKFLOW_ENV_ID,
-        "--gym-packages", "orchestai", "--conf-file", str(root / "hyperparams" / "ppo.yml"),
+        "--gym-packages", "orchestai.policies", "--conf-file", str(root / "hyperparams" / "ppo.yml"),
         "-n", "1024", "-f", str(tmp_path), "--seed", "0", "--eval-freq", "-1",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
@@ -139,7 +139,7 @@ def test_rl_zoo3_trains_from_the_yaml_file(tmp_path: Path):
     monitor = np.loadtxt(next(tmp_path.glob("ppo/orchestai-Workflow-v0_1/*.monitor.csv")), delimiter=",", skiprows=2)
     assert len(monitor) > 0  # episodes were run and logged
     enjoy = subprocess.run(
-        [sys.executable, "-m", "rl_zoo3.enjoy", "--algo", "ppo", "--env", WORKFLOW_ENV_ID, "--gym-packages", "orchestai",
+        [sys.executable, "-m", "rl_zoo3.enjoy", "--algo", "ppo", "--env", WORKFLOW_ENV_ID, "--gym-packages", "orchestai.policies",
          "-f", str(tmp_path), "-n", "50", "--no-render", "--deterministic"],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip

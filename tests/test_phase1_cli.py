@@ -164,12 +164,13 @@ def test_phase1_learns_from_the_logged_decisions_how_to_use_execution_feedback(t
 
     path = tmp_path / "logs.jsonl"
     write_logs(path, generate_logs(world, n=200, seed=21))
-    config = _config(tmp_path, path, epochs=5, batch_size=16)
+    out = tmp_path / "out"
+    config = _config(out, path, epochs=5, batch_size=16)
     assert phase1.Phase1Trainer(config, log=lambda *_: None).run() == 0
-    metrics = json.loads((tmp_path / "phase1_metrics_200.json").read_text())["history"]
+    metrics = json.loads((out / "phase1_metrics_200.json").read_text())["history"]
     assert metrics[-1]["decision_accuracy"] > 0.6 and metrics[-1]["val_decision"] < metrics[0]["val_decision"]
 
-    planner, _ = load_planner(tmp_path / "phase1_best_model_200.pth")
+    planner, _ = load_planner(out / "phase1_best_model_200.pth")
     selector_only = copy.deepcopy(planner)
     for branch in (selector_only.routing.execution_branch, selector_only.routing.model_branch):
         torch.nn.init.zeros_(branch[-1].weight)

@@ -9,11 +9,11 @@ Every problem raises :class:`LogValidationError` naming the file, record and fie
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestai.data.examples import PlanExample
+from orchestai.files import InputFileError, parse_json, read_text
 from orchestai.logs.io import iter_raw_records
 from orchestai.logs.schema import LogValidationError
 from orchestai.world.workflow import topological_order
@@ -29,9 +29,22 @@ class TaskBenchData:
 
 def read_tool_catalogue(path: str | Path) -> list[str]:
     """Tool names of a TaskBench ``tool_desc.json`` (``{"nodes": [{"id": ...}]}``)."""
-    with Path(path).open(encoding="utf-8") as handle:
-        data = json.load(handle)
-    return [node["id"] for node in data["nodes"]]
+    try:
+        data = parse_json(read_text(path), str(path))
+    except InputFileError as error:
+        raise LogValidationError(str(path), error.problem, line=error.line) from None
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    if not isinstance(nodes, list):
+        raise LogValidationError(str(path), 'expected {"nodes": [{"id": ...}, ...]}', field="nodes")
+    names = []
+    for i, node in enumerate(nodes):
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node["id"]:
+            raise LogValidationError(str(path), "a tool needs a non-empty string id", i, field=f"nodes[{i}].id")
+        names.append(node["id"])
+    if len(set(names)) != len(names):
+        duplicate = next(n for n in names if names.count(n) > 1)
+        raise LogValidationError(str(path), f"duplicate tool id {duplicate!r}", field="nodes")
+    return names
 
 
 def load_taskbench(path: str | Path, type_names: list[str] | None = None, max_subtasks: int = 32) -> TaskBenchData:

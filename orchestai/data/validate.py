@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from orchestai.cli import run_cli
 from orchestai.logs.io import load_logs
 from orchestai.logs.schema import LogValidationError
 from orchestai.world.world import World
@@ -23,15 +24,19 @@ def main(argv: list[str] | None = None) -> int:
         "--world", type=Path, default=None, help="world YAML (default: the bundled orchestai/configs/world.yaml)"
     )
     args = parser.parse_args(argv)
-    world = World.load(args.world)
-    try:
-        loaded = load_logs(args.path, world)
-    except LogValidationError as error:
-        print(f"invalid: {error}", file=sys.stderr)
-        return 1
-    n_subtasks = sum(len(log.subtasks) for log in loaded.logs)
-    print(f"{args.path}: {len(loaded.logs)} valid records, {n_subtasks} subtasks")
-    return 0
+
+    def command() -> int:
+        world = World.load(args.world)
+        try:
+            loaded = load_logs(args.path, world)
+        except LogValidationError as error:
+            print(f"invalid: {error}", file=sys.stderr)
+            return 1
+        n_subtasks = sum(len(log.subtasks) for log in loaded.logs)
+        print(f"{args.path}: {len(loaded.logs)} valid records, {n_subtasks} subtasks")
+        return 0
+
+    return run_cli(command)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ is skipped and reported (file, row, sample id, the empty columns) in
 from __future__ import annotations
 
 import csv
+import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from orchestai.files import InputFileError, read_text
 from orchestai.logs.schema import LogValidationError
 
 _FIXED_COLUMNS = ("", "sample_id", "prompt", "eval_name", "oracle_model_to_route_to")
@@ -53,45 +56,79 @@ def model_columns(header: Iterable[str]) -> list[str]:
 
 
 def load_routerbench(paths: Iterable[str | Path]) -> RouterBenchData:
-    """Read RouterBench CSV files; all must cover the same models."""
+    """Read RouterBench CSV files; all must cover the same models.
+
+    Rows with empty cells are reported in ``skipped`` (never silently dropped); a score
+    outside {0, 1}, a negative, NaN or infinite cost, a row cut short, a file that is not
+    UTF-8 CSV each raise :class:`LogValidationError` naming the file, row and column.
+    """
     csv.field_size_limit(1 << 30)
     prompts: list[RouterBenchPrompt] = []
     skipped: list[str] = []
     models: list[str] | None = None
     for path in map(Path, paths):
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            these = model_columns(header)
-            if models is None:
-                models = these
-            elif these != models:
-                raise LogValidationError(str(path), f"models {these} differ from the first file's {models}", field="<header>")
-            for column in ("sample_id", "prompt", "eval_name", *(f"{m}|total_cost" for m in these)):
-                if column not in header:
-                    raise LogValidationError(str(path), "missing column", field=column)
-            for index, row in enumerate(reader):
-                empty = [c for m in these for c in (m, f"{m}|total_cost") if row[c] == ""]
-                if empty:
-                    skipped.append(f"{path}: record {index} (sample_id {row['sample_id']!r}): empty {', '.join(empty)}")
-                    continue
-                try:
-                    scores = {m: float(row[m]) for m in these}
-                    costs = {m: float(row[f"{m}|total_cost"]) for m in these}
-                except ValueError as error:
-                    raise LogValidationError(
-                        str(path), f"not a number ({error})", index, row["sample_id"], "score or cost"
-                    ) from None
-                responses = {m: len(row.get(f"{m}|model_response") or "") for m in these}
-                prompts.append(RouterBenchPrompt(row["sample_id"], row["eval_name"], row["prompt"], scores, costs, responses))
+        header, rows = _read_csv(path)
+        these = model_columns(header)
+        if models is None:
+            models = these
+        elif these != models:
+            raise LogValidationError(str(path), f"models {these} differ from the first file's {models}", field="<header>")
+        for column in ("sample_id", "prompt", "eval_name", *(f"{m}|total_cost" for m in these)):
+            if column not in header:
+                raise LogValidationError(str(path), "missing column", field=column)
+        for index, row in enumerate(rows):
+            prompt = _parse_row(path, index, row, these, skipped)
+            if prompt is not None:
+                prompts.append(prompt)
     return RouterBenchData(prompts=prompts, models=models or [], skipped=skipped)
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        text = read_text(path)
+    except InputFileError as error:
+        raise LogValidationError(str(path), error.problem) from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+    except csv.Error as error:
+        raise LogValidationError(str(path), f"malformed CSV ({error})") from None
+    return list(reader.fieldnames or []), rows
+
+
+def _parse_row(path: Path, index: int, row: dict[str, str], models: list[str], skipped: list[str]) -> RouterBenchPrompt | None:
+    """One prompt's recorded outcomes, or ``None`` (reported in ``skipped``) when a cell is empty."""
+    if None in row or any(value is None for value in row.values()):
+        problem = "more or fewer cells than the header (a truncated file?)"
+        raise LogValidationError(str(path), problem, index, row.get("sample_id"), "<row>")
+    empty = [c for m in models for c in (m, f"{m}|total_cost") if row[c] == ""]
+    if empty:
+        skipped.append(f"{path}: record {index} (sample_id {row['sample_id']!r}): empty {', '.join(empty)}")
+        return None
+    scores: dict[str, float] = {}
+    costs: dict[str, float] = {}
+    for m in models:
+        for column, target in ((m, scores), (f"{m}|total_cost", costs)):
+            try:
+                target[m] = float(row[column])
+            except ValueError:
+                raise LogValidationError(
+                    str(path), f"not a number: {row[column]!r}", index, row["sample_id"], column
+                ) from None
+        if scores[m] not in (0.0, 1.0):
+            raise LogValidationError(str(path), f"a score must be 0 or 1, got {row[m]!r}", index, row["sample_id"], m)
+        if not math.isfinite(costs[m]) or costs[m] < 0:
+            problem = f"a cost must be a finite number >= 0, got {row[f'{m}|total_cost']!r}"
+            raise LogValidationError(str(path), problem, index, row["sample_id"], f"{m}|total_cost")
+    responses = {m: len(row.get(f"{m}|model_response") or "") for m in models}
+    return RouterBenchPrompt(row["sample_id"], row["eval_name"], row["prompt"], scores, costs, responses)
 
 
 def load_routerbench_folder(folder: str | Path) -> RouterBenchData:
     """Read every ``*.csv`` of a folder (sorted by name), e.g. ``../shared/data/routerbench``."""
     paths = sorted(Path(folder).glob("*.csv"))
     if not paths:
-        raise FileNotFoundError(f"{folder}: no RouterBench CSV files (*.csv) in this folder")
+        raise LogValidationError(str(folder), "no RouterBench CSV files (*.csv) in this folder")
     return load_routerbench(paths)
 
 

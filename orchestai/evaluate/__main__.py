@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         "(default: the reward weights the PPO models were trained under, from their phase2_run.json)",
     )  # fmt: skip
     parser.add_argument("--out-dir", type=Path, default=Path("runs/evaluate"), help="output folder (default runs/evaluate)")
+    parser.add_argument(
+        "--allow-pickle", action="store_true",
+        help="also load SB3 zips this project did not write (SB3 unpickles them: only for files you trust; default: refused)",
+    )  # fmt: skip
 
     def command() -> int:
         args = parser.parse_args(argv)
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("command line", "episodes", "must be >= 1")
         request = EvaluationRequest(
             args.episodes, args.seed, args.split, args.phase1, args.ppo, args.maskable_ppo, args.world, args.out_dir,
-            args.env_kwargs,
+            args.env_kwargs, allow_pickle=args.allow_pickle,
         )  # fmt: skip
         run_evaluation(request)
         return 0

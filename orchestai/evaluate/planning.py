@@ -14,14 +14,14 @@ also writes the numbers.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from orchestai.configuration import ConfigError, from_mapping
+from orchestai.cli import run_cli
+from orchestai.configuration import from_mapping
 from orchestai.data.examples import split_examples
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
+from orchestai.files import write_json_atomic
 from orchestai.phase1.config import DATA_FORMATS, Phase1Config
 from orchestai.planner.checkpoint import CheckpointError, load_planner
 from orchestai.planner.datasets import load_planner_data
@@ -93,16 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path("runs/planning/cache"))
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     args = parser.parse_args(argv)
-    try:
+
+    def command() -> int:
         results = compare_planners(args.checkpoint, args.data, args.format, args.embeddings, args.cache_dir)
-    except (CheckpointError, ConfigError, FileNotFoundError, ImportError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1))
-    return 0
+        print(format_table(results))
+        if args.json:
+            write_json_atomic(args.json, results)
+        return 0
+
+    return run_cli(command)
 
 
 if __name__ == "__main__":

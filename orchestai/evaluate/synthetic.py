@@ -20,7 +20,8 @@ from orchestai.configuration import ConfigError
 from orchestai.evaluate.report import pareto_front, plot_cost_vs_success, write_csv
 from orchestai.phase2.build import REWARD_KEYS
 from orchestai.phase2.config import PHASE2_RUN_FILE
-from orchestai.planner.checkpoint import CheckpointError, load_planner
+from orchestai.phase2.saved import load_trained_model
+from orchestai.planner.checkpoint import load_planner
 from orchestai.policies.routers import Phase1Router, Sb3Router
 from orchestai.world.world import World
 
@@ -39,6 +40,7 @@ class EvaluationRequest:
     out_dir: Path = Path("runs/evaluate")
     env_kwargs: dict[str, Any] | None = None
     baselines: Sequence[str] = field(default_factory=lambda: list(BASELINES))
+    allow_pickle: bool = False
 
 
 def trained_reward_kwargs(zips: Sequence[Path]) -> dict[str, Any]:
@@ -74,15 +76,12 @@ def run_evaluation(request: EvaluationRequest, log: Any = print) -> list[dict[st
     for path in request.phase1:
         planner, _ = load_planner(path, world.names_signature())
         policies.append(Phase1Router(planner, f"phase1:{Path(path).stem}" if len(request.phase1) > 1 else "phase1"))
-    if request.ppo or request.maskable_ppo:
-        from sb3_contrib import MaskablePPO
-        from stable_baselines3 import PPO
-
-        for zip_path in request.ppo:
-            policies.append(Sb3Router(_load_sb3(PPO, zip_path), f"ppo:{Path(zip_path).parent.name}/{Path(zip_path).stem}"))
-        for zip_path in request.maskable_ppo:
-            name = f"maskable:{Path(zip_path).parent.name}/{Path(zip_path).stem}"
-            policies.append(Sb3Router(_load_sb3(MaskablePPO, zip_path), name, masked=True))
+    for zip_path in request.ppo:
+        model = load_trained_model(zip_path, masked=False, allow_pickle=request.allow_pickle)
+        policies.append(Sb3Router(model, f"ppo:{Path(zip_path).parent.name}/{Path(zip_path).stem}"))
+    for zip_path in request.maskable_ppo:
+        model = load_trained_model(zip_path, masked=True, allow_pickle=request.allow_pickle)
+        policies.append(Sb3Router(model, f"maskable:{Path(zip_path).parent.name}/{Path(zip_path).stem}", masked=True))
     results = [evaluate_policy(p, request.episodes, request.seed, **env_kwargs) for p in policies]
     rows = summary_rows(results)
     last = request.seed + request.episodes - 1
@@ -93,9 +92,3 @@ def run_evaluation(request: EvaluationRequest, log: Any = print) -> list[dict[st
     plot_cost_vs_success(rows, request.out_dir / "cost_vs_success.png", f"{request.episodes} held-out synthetic workflows")
     log(f"wrote {request.out_dir / 'evaluation.csv'} and {request.out_dir / 'cost_vs_success.png'}")
     return rows
-
-
-def _load_sb3(algo: Any, path: Path) -> Any:
-    if not Path(path).is_file():
-        raise CheckpointError(f"{path}: model file not found")
-    return algo.load(path, device="cpu")

@@ -9,13 +9,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestai.files import InputFileError, parse_json, read_text, write_text_atomic
 from orchestai.logs.schema import ExecutionLog, LogValidationError, validate_record
 from orchestai.world.world import World
 
@@ -32,18 +31,20 @@ def iter_raw_records(path: str | Path) -> Iterator[tuple[int, int, Any]]:
     """Yield ``(record_index, line_number, parsed_json)`` from a JSON-list or JSONL file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LogValidationError(str(path), "file not found") from None
-    except UnicodeDecodeError as error:
-        raise LogValidationError(str(path), f"not UTF-8 text ({error})") from None
+        text = read_text(path)
+    except InputFileError as error:
+        raise LogValidationError(str(path), error.problem) from None
+    if not text.strip():
+        raise LogValidationError(str(path), "empty file: no records")
     if text.lstrip().startswith("["):
         try:
-            records = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise LogValidationError(
-                str(path), f"malformed JSON: {error.msg} (column {error.colno})", line=error.lineno
-            ) from None
+            records = parse_json(text, str(path))
+        except InputFileError as error:
+            raise LogValidationError(str(path), error.problem, line=error.line) from None
+        if not isinstance(records, list):
+            raise LogValidationError(str(path), "expected a JSON list of records")
+        if not records:
+            raise LogValidationError(str(path), "empty JSON list: no records")
         for index, record in enumerate(records):
             yield index, 0, record
         return
@@ -52,11 +53,9 @@ def iter_raw_records(path: str | Path) -> Iterator[tuple[int, int, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise LogValidationError(
-                str(path), f"malformed JSON: {error.msg} (column {error.colno})", record=index, line=line_number
-            ) from None
+            record = parse_json(line, str(path), line_number)
+        except InputFileError as error:
+            raise LogValidationError(str(path), error.problem, record=index, line=line_number) from None
         yield index, line_number, record
         index += 1
 
@@ -83,27 +82,6 @@ def load_logs(path: str | Path, world: World, skip_invalid: bool = False) -> Loa
         seen[log.id] = index
         logs.append(log)
     return LoadedLogs(logs=logs, skipped=skipped)
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` atomically: a temporary file in the same folder, then a rename (no torn file on a crash)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_json_atomic(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
-    return write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 def write_logs(path: str | Path, logs: Iterable[ExecutionLog | dict[str, Any]]) -> None:

@@ -31,6 +31,10 @@ from orchestai.world.workflow import WorkflowSpec, topological_order
 from orchestai.world.world import World
 
 SCHEMA_VERSION = 1
+# bounds that keep every quantity finite in the env's float32 observations and sane as data
+MAX_TOKENS = 10_000_000
+MAX_COST_USD = 1_000_000.0
+MAX_SECONDS = 10_000_000.0
 
 
 class LogValidationError(UserInputError):
@@ -194,6 +198,39 @@ class _Checker:
         return value
 
 
+def _check_calls(
+    check: _Checker, subtasks: list[SubtaskRecord], execution: list[AttemptRecord], outcome: OutcomeRecord
+) -> None:
+    """The execution records in an order an executor can have written them, and the fields that summarise them agreeing."""
+    parents = {s.id: s.depends_on for s in subtasks}
+    attempts: dict[str, int] = {}
+    first_model: dict[str, str] = {}
+    succeeded: set[str] = set()
+    for i, call in enumerate(execution):
+        f = f"execution[{i}]"
+        if call.subtask in succeeded:
+            check.fail(f"{f}.subtask", f"subtask {call.subtask!r} is called again after it succeeded")
+        waiting = [p for p in parents[call.subtask] if p not in succeeded]
+        if waiting:
+            check.fail(f"{f}.subtask", f"subtask {call.subtask!r} is called before its dependencies {waiting} succeeded")
+        expected = attempts.get(call.subtask, 0) + 1
+        if call.attempt != expected:
+            check.fail(f"{f}.attempt", f"is {call.attempt} but this is call {expected} of subtask {call.subtask!r}")
+        attempts[call.subtask] = expected
+        first_model.setdefault(call.subtask, call.model)
+        if call.success:
+            succeeded.add(call.subtask)
+    for i, s in enumerate(subtasks):
+        if s.model != first_model.get(s.id):
+            check.fail(f"subtasks[{i}].model", f"is {s.model!r} but its first call went to {first_model.get(s.id)!r}")
+    if outcome.success != (len(succeeded) == len(subtasks)):
+        done = f"{len(succeeded)} of {len(subtasks)} subtasks succeeded"
+        check.fail("outcome.success", f"is {str(outcome.success).lower()} but {done}")
+    makespan = max((a.end_s for a in execution), default=0.0)
+    if not math.isclose(outcome.makespan_s, makespan, rel_tol=1e-6, abs_tol=1e-6):
+        check.fail("outcome.makespan_s", f"is {outcome.makespan_s!r} but the last call ends at {makespan!r}")
+
+
 def validate_record(data: Any, world: World, path: str = "<memory>", index: int = 0) -> ExecutionLog:
     """Check one parsed record against the schema and ``world``; return it typed."""
     record_id = data.get("id") if isinstance(data, dict) else None
@@ -207,9 +244,14 @@ def validate_record(data: Any, world: World, path: str = "<memory>", index: int 
     if not isinstance(source, str):
         check.fail("source", "expected str")
     instruction = check.get(record, "instruction", str, "instruction")
+    if not instruction.strip():
+        check.fail("instruction", "must not be empty")
     raw_subtasks = check.get(record, "subtasks", list, "subtasks")
     if not raw_subtasks:
         check.fail("subtasks", "must not be empty")
+    max_subtasks = world.config.templates.max_subtasks
+    if len(raw_subtasks) > max_subtasks:
+        check.fail("subtasks", f"{len(raw_subtasks)} subtasks, more than the world's templates.max_subtasks = {max_subtasks}")
     subtasks: list[SubtaskRecord] = []
     for i, raw in enumerate(raw_subtasks):
         f = f"subtasks[{i}]"
@@ -240,8 +282,9 @@ def validate_record(data: Any, world: World, path: str = "<memory>", index: int 
         if s.id in ids:
             check.fail(f"subtasks[{i}].id", f"duplicate subtask id {s.id!r}")
         ids[s.id] = i
-        if s.input_tokens < 0 or s.output_tokens < 0:
-            check.fail(f"subtasks[{i}].input_tokens", "token counts must be >= 0")
+        for name in ("input_tokens", "output_tokens"):
+            if not 0 <= getattr(s, name) <= MAX_TOKENS:
+                check.fail(f"subtasks[{i}].{name}", f"must be within [0, {MAX_TOKENS:,}], got {getattr(s, name)}")
     graph = nx.DiGraph()
     graph.add_nodes_from(ids)
     for i, s in enumerate(subtasks):
@@ -281,10 +324,30 @@ def validate_record(data: Any, world: World, path: str = "<memory>", index: int 
             end_s=check.get(obj, "end_s", float, f"{f}.end_s"),
             error=check.get(obj, "error", bool, f"{f}.error") if "error" in obj else False,
         )
+        if attempt_record.cost_usd > MAX_COST_USD:
+            check.fail(f"{f}.cost_usd", f"must be <= {MAX_COST_USD:,.0f}, got {attempt_record.cost_usd!r}")
+        for name in ("latency_s", "start_s", "end_s"):
+            if getattr(attempt_record, name) > MAX_SECONDS:
+                check.fail(f"{f}.{name}", f"must be <= {MAX_SECONDS:,.0f}, got {getattr(attempt_record, name)!r}")
         if attempt_record.end_s < attempt_record.start_s:
             check.fail(f"{f}.end_s", "ends before it starts")
+        if not math.isclose(
+            attempt_record.end_s - attempt_record.start_s, attempt_record.latency_s, rel_tol=1e-6, abs_tol=1e-6
+        ):
+            check.fail(
+                f"{f}.latency_s",
+                f"is {attempt_record.latency_s!r} but end_s - start_s is {attempt_record.end_s - attempt_record.start_s!r}",
+            )
         if attempt_record.error and attempt_record.success:
             check.fail(f"{f}.error", "a call cannot both succeed and answer with an error")
+        task_type = subtasks[ids[subtask]].type
+        if not world.capable[world.type_index[task_type], world.model_index[model]] and (
+            attempt_record.success or not attempt_record.error or attempt_record.cost_usd > 0
+        ):
+            check.fail(
+                f"{f}.model",
+                f"{model!r} cannot do task type {task_type!r}: such a call fails with an error and costs nothing",
+            )
         execution.append(attempt_record)
     out = check.object(check.get(record, "outcome", dict, "outcome"), "outcome")
     outcome = OutcomeRecord(
@@ -295,6 +358,7 @@ def validate_record(data: Any, world: World, path: str = "<memory>", index: int 
     spent = sum(a.cost_usd for a in execution)
     if not math.isclose(spent, outcome.total_cost_usd, rel_tol=1e-6, abs_tol=1e-9):
         check.fail("outcome.total_cost_usd", f"is {outcome.total_cost_usd!r} but the execution records sum to {spent!r}")
+    _check_calls(check, subtasks, execution, outcome)
     return ExecutionLog(
         id=log_id,
         instruction=instruction,

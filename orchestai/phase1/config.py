@@ -39,6 +39,7 @@ class Phase1Config:
     lambda_decision: float = 0.25
     out_dir: str = "checkpoints"
     resume: str | None = None
+    overwrite: bool = False
     num_threads: int = 2
     progress: bool = True
     model: PlannerConfig = field(default_factory=PlannerConfig)

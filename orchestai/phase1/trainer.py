@@ -21,7 +21,7 @@ the last state and exits; neither touches the best checkpoint.
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 import sys
 import time
@@ -32,21 +32,64 @@ import torch
 from stable_baselines3.common.utils import set_random_seed
 from tqdm import tqdm
 
+from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
 from orchestai.configuration import ConfigError, to_mapping
 from orchestai.data.examples import split_indices
+from orchestai.files import write_json_atomic, write_text_atomic
 from orchestai.phase1.config import Phase1Config
-from orchestai.planner.checkpoint import load_planner, save_checkpoint
-from orchestai.planner.datasets import LengthBucketBatchSampler, load_planner_data, replayed_decisions
+from orchestai.planner.checkpoint import (
+    CheckpointError,
+    check_world,
+    planner_from_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
+from orchestai.planner.datasets import LengthBucketBatchSampler, PlannerData, load_planner_data, replayed_decisions
 from orchestai.planner.losses import compute_losses
 from orchestai.planner.metrics import Plan, plan_metrics
 from orchestai.planner.model import PlannerModel
 from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner
 from orchestai.planner.tensors import DecisionTensors, PlanTensors, tensorize
 from orchestai.planner.validation import format_metrics, validate
+from orchestai.rundir import claim_output_dir
+
+PHASE1_OUTPUTS = (
+    "phase1_best_model_*.pth",
+    "phase1_last_model_*.pth",
+    "phase1_metrics_*.csv",
+    "phase1_metrics_*.json",
+    "skipped_records.txt",
+)
+# flags that may change when a run is resumed; any other difference is an error
+RESUMABLE_KEYS = {"epochs", "patience", "out_dir", "resume", "overwrite", "progress", "num_threads"}
 
 
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss."""
+
+
+def check_resume_flags(checkpoint: dict[str, Any], config: Phase1Config, path: str) -> None:
+    """Raise :class:`ConfigError` when ``config`` differs from the resumed run's in anything but :data:`RESUMABLE_KEYS`."""
+    stored = checkpoint.get("extra", {}).get("phase1_config")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{path}: not a Phase 1 training checkpoint (no phase1_config to resume with)")
+    now = to_mapping(config)
+
+    def flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in mapping.items():
+            out.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return out
+
+    before, after = flat(stored), flat(now)
+    changed = sorted(k for k in set(before) | set(after) if k not in RESUMABLE_KEYS and before.get(k) != after.get(k))
+    if changed:
+        detail = ", ".join(f"{k}: {before.get(k)!r} there, {after.get(k)!r} now" for k in changed)
+        raise ConfigError(
+            "command line",
+            changed[0],
+            f"--resume {path} was trained with other settings ({detail}); drop those flags or start a new run",
+        )
 
 
 class Phase1Trainer:
@@ -75,10 +118,21 @@ class Phase1Trainer:
         n_logs = len(data.examples)
         if n_logs < 2:
             raise ConfigError("command line", "data", f"{data.source}: needs at least 2 valid records, found {n_logs}")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        resume = read_checkpoint(config.resume) if config.resume else None
+        if resume is not None:
+            planner_from_checkpoint(resume, config.resume or "")  # a usable planner, before anything else is read of it
+            check_resume_flags(resume, config, config.resume or "")
+        with (
+            claim_output_dir(self.out_dir, "--out-dir", resume is not None, config.overwrite, PHASE1_OUTPUTS),
+            interrupt_on_sigterm(),
+        ):
+            return self._train(data, resume)
+
+    def _train(self, data: PlannerData, resume: dict[str, Any] | None) -> int:
+        config = self.config
+        n_logs = len(data.examples)
         if data.skipped:
-            report = self.out_dir / "skipped_records.txt"
-            report.write_text("\n".join(data.skipped) + "\n", encoding="utf-8")
+            report = write_text_atomic(self.out_dir / "skipped_records.txt", "\n".join(data.skipped) + "\n")
             self.log(f"skipped {len(data.skipped)} invalid records (each with its reason in {report})")
         if config.val_data is None:
             train_index, val_index = split_indices(n_logs, config.val_fraction, config.split_seed)
@@ -99,16 +153,23 @@ class Phase1Trainer:
 
         state: dict[str, Any] = {"history": [], "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
         start_epoch = 1
-        if config.resume:
-            model, checkpoint = load_planner(
-                config.resume, {"task_types": data.vocabulary.type_names, "models": data.vocabulary.model_names}
-            )
+        generator = torch.Generator().manual_seed(config.seed)
+        if resume is not None:
+            path = config.resume or ""
+            check_world(resume, {"task_types": data.vocabulary.type_names, "models": data.vocabulary.model_names}, path)
+            model = planner_from_checkpoint(resume, path)
             model.train()
             optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-            optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
-            state.update(checkpoint["extra"].get("training_state", {}))
-            start_epoch = checkpoint["epoch"] + 1
-            self.log(f"resuming from {config.resume} at epoch {start_epoch}")
+            try:
+                optimizer.load_state_dict(resume["optimizer_state_dict"])
+                state.update(resume["extra"]["training_state"])
+                # the random streams where the interrupted run left them: the same batches and dropout follow
+                torch.set_rng_state(resume["extra"]["rng"]["torch"])
+                generator.set_state(resume["extra"]["rng"]["shuffle"])
+            except (KeyError, ValueError, RuntimeError, TypeError) as error:
+                raise CheckpointError(f"{path}: cannot resume from it ({type(error).__name__}: {error})") from None
+            start_epoch = resume["epoch"] + 1
+            self.log(f"resuming from {path} at epoch {start_epoch}")
         else:
             model = PlannerModel(config.model, data.vocabulary)
             optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -129,7 +190,7 @@ class Phase1Trainer:
             )
         self.log(f"nearest-neighbour baseline (validation): {format_metrics(baseline)}")
         self.baseline = baseline
-        generator = torch.Generator().manual_seed(config.seed)
+        self.generator = generator
         epoch = start_epoch - 1
         try:
             for epoch in range(start_epoch, config.epochs + 1):
@@ -164,16 +225,12 @@ class Phase1Trainer:
                     self.log(f"early stop: no better validation loss for {config.patience} epochs")
                     break
         except KeyboardInterrupt:
-            save_checkpoint(self.last_path, model, optimizer, epoch - 1, state["best_val_loss"], self._extra(state))
-            self._write_metrics(state)
-            self.log(
-                f"interrupted during epoch {epoch}: saved the last finished state to {self.last_path}; "
-                f"best checkpoint (epoch {state['best_epoch']}) intact at {self.best_path}"
-            )
-            return 130
+            # the last finished epoch is already on disk (written atomically when it ended);
+            # the weights of the unfinished one are not saved
+            self.log(f"interrupted during epoch {epoch}: {self._saved(state, start_epoch)}")
+            return EXIT_INTERRUPTED
         except NonFiniteLossError as error:
-            self._write_metrics(state)
-            self.log(f"error: {error}; best checkpoint (epoch {state['best_epoch']}) intact at {self.best_path}")
+            self.log(f"error: {error}; {self._saved(state, start_epoch)}")
             return 1
         self.log(f"best validation loss {state['best_val_loss']:.4f} at epoch {state['best_epoch']}: {self.best_path}")
         self.log(f"metrics: {self.metrics_stem}.csv, {self.metrics_stem}.json")
@@ -212,16 +269,31 @@ class Phase1Trainer:
             bar.set_postfix(loss=f"{total / seen:.4f}")
         return total / max(seen, 1)
 
+    def _saved(self, state: dict[str, Any], start_epoch: int) -> str:
+        """Where the last good models are, for the message of an interrupted or failed run."""
+        finished = len(state["history"])
+        if not finished:
+            return "no epoch finished, so no model was saved" + (
+                f" (the checkpoint resumed from, {self.config.resume}, is unchanged)" if self.config.resume else ""
+            )
+        last = state["history"][-1]["epoch"]
+        return (
+            f"the last finished epoch ({last}) is saved at {self.last_path} (continue with --resume {self.last_path}), "
+            f"the best (epoch {state['best_epoch']}) at {self.best_path}"
+        )
+
     def _extra(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {"phase1_config": to_mapping(self.config), "training_state": state, "baseline": self.baseline}
+        rng = {"torch": torch.get_rng_state(), "shuffle": self.generator.get_state()}
+        return {"phase1_config": to_mapping(self.config), "training_state": state, "baseline": self.baseline, "rng": rng}
 
     def _write_metrics(self, state: dict[str, Any]) -> None:
         history = state["history"]
         payload = {"history": history, "nearest_neighbour_baseline": self.baseline, "best_epoch": state["best_epoch"]}
-        self.metrics_stem.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        write_json_atomic(self.metrics_stem.with_suffix(".json"), payload)
         if history:
             columns = list(dict.fromkeys(k for row in history for k in row))
-            with self.metrics_stem.with_suffix(".csv").open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=columns)
-                writer.writeheader()
-                writer.writerows(history)
+            table = io.StringIO()
+            writer = csv.DictWriter(table, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(history)
+            write_text_atomic(self.metrics_stem.with_suffix(".csv"), table.getvalue())

@@ -15,7 +15,7 @@ from orchestai.configuration import from_mapping, load_yaml_config
 from orchestai.data.examples import PlanExample, split_examples
 from orchestai.phase1.config import DEFAULT_PHASE1_CONFIG, Phase1Config
 from orchestai.phase2.config import Phase2Config
-from orchestai.planner.checkpoint import CheckpointError, check_world, read_checkpoint
+from orchestai.planner.checkpoint import CheckpointError, check_world, planner_from_checkpoint, read_checkpoint
 from orchestai.planner.datasets import load_planner_data
 from orchestai.planner.metrics import Plan
 from orchestai.planner.model import PlannerConfig, PlannerModel
@@ -58,6 +58,7 @@ def read_init(config: Phase2Config, world: World) -> dict[str, Any] | None:
     path = resolve_init_path(config.init)
     checkpoint = read_checkpoint(path)
     check_world(checkpoint, world.names_signature(), path)
+    planner_from_checkpoint(checkpoint, path)  # its weights fit its architecture (else a one-line error naming it)
     checkpoint["_path"] = str(path)
     return checkpoint
 

@@ -10,6 +10,8 @@ from orchestai.paths import CONFIG_DIR
 DEFAULT_PHASE2_CONFIG = CONFIG_DIR / "phase2.yaml"
 VEC_ENVS = ("dummy", "subproc")
 LR_SCHEDULES = ("constant", "linear")
+PHASE2_MODEL_FILE = "ppo_model.zip"
+PHASE2_PLANNER_FILE = "phase2_planner.pth"  # beside ppo_model.zip: the fine-tuned planner (Phase 1 checkpoint format)
 PHASE2_RUN_FILE = "phase2_run.json"  # beside ppo_model.zip: the configuration and env kwargs of the run
 
 
@@ -53,6 +55,7 @@ class Phase2Config:
     out_dir: str = "runs/phase2"
     progress: bool = True
     num_threads: int = 1
+    overwrite: bool = False
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
@@ -69,6 +72,14 @@ class Phase2Config:
         require(0 < self.gamma <= 1, "gamma", "must be within (0, 1]")
         require(0 <= self.gae_lambda <= 1, "gae_lambda", "must be within [0, 1]")
         require(self.clip_range > 0, "clip_range", "must be > 0")
+        require(self.ent_coef >= 0, "ent_coef", "must be >= 0")
+        require(self.vf_coef >= 0, "vf_coef", "must be >= 0")
+        require(self.hidden >= 1, "hidden", "must be >= 1")
+        require(self.learning_rate <= 1.0, "learning_rate", "must be <= 1")
+        for name in ("success_bonus", "cost_weight", "latency_weight"):
+            value = getattr(self, name)
+            # reward weights as large as 1e300 overflow the value head's float32 arithmetic into NaN
+            require(value is None or 0 <= value <= 1e6, name, "must be within [0, 1e6] (null: the world's)")
         require(
             self.monitor_every >= 1 and self.monitor_patience >= 1,
             "monitor_every",

@@ -15,7 +15,6 @@ policy). Without ``init`` the planner starts untrained: the ablation.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,9 +24,9 @@ import torch
 
 from orchestai.agents.baselines import BestExpectedUtilityPolicy, ErrorAwareExpectedUtilityPolicy, OraclePolicy, RandomPolicy
 from orchestai.agents.rollouts import evaluate_policy, format_rows, summary_rows
-from orchestai.configuration import to_mapping
+from orchestai.cli import EXIT_INTERRUPTED
 from orchestai.envs import WORKFLOW_ENV_ID
-from orchestai.logs.io import write_json_atomic
+from orchestai.files import write_json_atomic, write_text_atomic
 from orchestai.phase2.build import (
     build_model,
     environment_kwargs,
@@ -36,31 +35,52 @@ from orchestai.phase2.build import (
     phase1_plan_split,
     read_init,
 )
-from orchestai.phase2.config import PHASE2_RUN_FILE, Phase2Config
-from orchestai.planner.checkpoint import planner_from_checkpoint, save_checkpoint
+from orchestai.phase2.config import PHASE2_MODEL_FILE, PHASE2_PLANNER_FILE, PHASE2_RUN_FILE, Phase2Config
+from orchestai.phase2.guard import TrainingGuard, learn_guarded
+from orchestai.phase2.saved import save_run
+from orchestai.planner.checkpoint import planner_from_checkpoint
 from orchestai.policies.routers import Phase1Router, Sb3Router
+from orchestai.rundir import claim_output_dir
+
+PHASE2_OUTPUTS = (
+    PHASE2_MODEL_FILE, PHASE2_PLANNER_FILE, PHASE2_RUN_FILE, "progress.csv", "monitor.json", "evaluations.npz",
+    "evaluation.json", "evaluation.txt", "events.out.tfevents.*",
+)  # fmt: skip
 
 
 def train_phase2(config: Phase2Config, log: Any = print) -> int:
     """Train, monitor, save and evaluate; returns the exit code."""
+
+    from orchestai.world.world import World
+
+    torch.set_num_threads(config.num_threads)
+    world = World.load(config.world)
+    checkpoint = read_init(config, world)
+    phase1_train, phase1_val = phase1_plan_split(phase1_config_of(checkpoint))
+    with claim_output_dir(config.out_dir, "--out-dir", overwrite=config.overwrite, outputs=PHASE2_OUTPUTS) as out:
+        return _train(config, world, checkpoint, phase1_train, phase1_val, out, log)
+
+
+def _train(
+    config: Phase2Config,
+    world: Any,
+    checkpoint: dict[str, Any] | None,
+    phase1_train: list[Any],
+    phase1_val: list[Any],
+    out: Path,
+    log: Any,
+) -> int:
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from orchestai.phase2.monitor import DagLossMonitor
-    from orchestai.world.world import World
 
-    torch.set_num_threads(config.num_threads)
-    world = World.load(config.world)
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     vec_cls = SubprocVecEnv if config.vec_env == "subproc" else DummyVecEnv
     env_id = "orchestai:" + WORKFLOW_ENV_ID if config.vec_env == "subproc" else WORKFLOW_ENV_ID
     venv = make_vec_env(
         env_id, n_envs=config.n_envs, seed=config.seed, vec_env_cls=vec_cls, env_kwargs=environment_kwargs(config, "train")
     )
-    checkpoint = read_init(config, world)
-    phase1_train, phase1_val = phase1_plan_split(phase1_config_of(checkpoint))
     model = build_model(config, venv, world, checkpoint, aux_train=phase1_train)
     formats = ["stdout", "csv"]
     try:
@@ -77,7 +97,8 @@ def train_phase2(config: Phase2Config, log: Any = print) -> int:
     log(
         f"phase 2: {'MaskablePPO' if config.masked else 'PPO'} from {config.init or 'scratch'}, {config.timesteps} steps, {config.n_envs} envs"
     )
-    callbacks: list[Any] = [monitor]
+    guard = TrainingGuard()
+    callbacks: list[Any] = [monitor, guard]
     if config.curve_every:
         from orchestai.phase2.learning_curve import SeededEvalCallback
 
@@ -93,24 +114,28 @@ def train_phase2(config: Phase2Config, log: Any = print) -> int:
             )  # fmt: skip
         )
     started = time.perf_counter()
-    model.learn(config.timesteps, callback=callbacks, progress_bar=config.progress and sys.stderr.isatty())
+    diverged_at = learn_guarded(model, config.timesteps, callbacks, guard, config.progress and sys.stderr.isatty())
+    if diverged_at is not None:
+        log(
+            f"error: training diverged (non-finite weights) by step {diverged_at}; "
+            f"keeping the last finite model, from step {guard.last_finite_timesteps}"
+        )
     seconds = time.perf_counter() - started
     venv.close()
-    model_path = out / "ppo_model.zip"
-    model.save(model_path)
-    planner_path = save_checkpoint(
-        out / "phase2_planner.pth", model.policy.planner, None, epoch=int(model.num_timesteps), val_loss=float("nan"),
-        extra={"phase2_config": to_mapping(config), "monitor": monitor.history},
-    )  # fmt: skip
-    write_json_atomic(
-        out / PHASE2_RUN_FILE, {"phase2_config": to_mapping(config), "env_kwargs": environment_kwargs(config, "test")}
-    )
-    (out / "monitor.json").write_text(json.dumps({"history": monitor.history, "stop_reason": monitor.stop_reason}, indent=1))
+    model_path, planner_path = save_run(model, config, out, {"monitor": monitor.history})
+    write_json_atomic(out / "monitor.json", {"history": monitor.history, "stop_reason": monitor.stop_reason})
     log(
         monitor.stop_reason
         or f"trained {model.num_timesteps} steps in {seconds:.0f}s; the DAG-loss monitor never stopped training"
     )
+    if guard.signal_name is not None:
+        log(
+            f"interrupted ({guard.signal_name}) at step {model.num_timesteps}: saved the model so far to {model_path} and {planner_path}"
+        )
+        return EXIT_INTERRUPTED
     log(f"saved {model_path} and {planner_path}")
+    if diverged_at is not None:
+        return 1
     if config.eval_episodes:
         kwargs = environment_kwargs(config, "test")
         policies = [
@@ -120,8 +145,8 @@ def train_phase2(config: Phase2Config, log: Any = print) -> int:
         if checkpoint is not None:  # where PPO started from
             policies.insert(-1, Phase1Router(planner_from_checkpoint(checkpoint, checkpoint["_path"])))
         rows = summary_rows([evaluate_policy(p, config.eval_episodes, config.eval_seed, **kwargs) for p in policies])
-        (out / "evaluation.json").write_text(json.dumps(rows, indent=1))
+        write_json_atomic(out / "evaluation.json", rows)
         table = format_rows(rows)
-        (out / "evaluation.txt").write_text(table + "\n")
+        write_text_atomic(out / "evaluation.txt", table + "\n")
         log(f"evaluation on {config.eval_episodes} held-out synthetic workflows (seeds {config.eval_seed}..):\n{table}")
     return 0

@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from orchestai.cli import run_cli
+from orchestai.configuration import ConfigError
+from orchestai.files import write_text_atomic
 from orchestai.plan.planning import plan_instruction, plan_to_dot
-from orchestai.planner.checkpoint import CheckpointError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,16 +21,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dot", type=Path, default=None, help="also write the DAG as a Graphviz DOT file")
     parser.add_argument("--edge-threshold", type=float, default=0.5)
     args = parser.parse_args(argv)
-    try:
+
+    def command() -> int:
+        if not args.instruction.strip():
+            raise ConfigError("command line", "instruction", "must not be empty")
+        if not 0.0 < args.edge_threshold < 1.0:
+            raise ConfigError("command line", "edge_threshold", "must be within (0, 1)")
         plan = plan_instruction(args.instruction, args.checkpoint, edge_threshold=args.edge_threshold)
-    except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(plan, indent=2))
-    if args.dot:
-        args.dot.write_text(plan_to_dot(plan), encoding="utf-8")
-        print(f"wrote {args.dot}", file=sys.stderr)
-    return 0
+        print(json.dumps(plan, indent=2))
+        if args.dot:
+            write_text_atomic(args.dot, plan_to_dot(plan))
+            print(f"wrote {args.dot}", file=sys.stderr)
+        return 0
+
+    return run_cli(command)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,14 @@ from typing import Any
 
 import torch
 
-from orchestai.configuration import from_mapping
+from orchestai.configuration import ConfigError, from_mapping
 from orchestai.envs.spaces import OBSERVATION_LAYOUT
 from orchestai.errors import UserInputError
+from orchestai.files import InputFileError, check_regular_file
 from orchestai.planner.model import PlannerConfig, PlannerModel, PlannerVocabulary
 
 CHECKPOINT_FORMAT = 1
+REQUIRED_KEYS = ("epoch", "model_state_dict", "planner_config", "vocabulary", "world_signature")
 
 
 class CheckpointError(UserInputError):
@@ -68,13 +70,18 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint dict, loaded with ``weights_only=True``."""
     path = Path(path)
     try:
+        check_regular_file(path)
+    except InputFileError as error:
+        raise CheckpointError(f"{path}: {error.problem}") from None
+    try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: checkpoint not found") from None
     except Exception as error:  # torch raises several kinds for truncated or foreign files
         raise CheckpointError(f"{path}: not a readable planner checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(data, dict) or data.get("format_version") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint (format_version {CHECKPOINT_FORMAT} expected)")
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if missing:
+        raise CheckpointError(f"{path}: incomplete planner checkpoint: missing {', '.join(missing)}")
     return data
 
 
@@ -103,10 +110,17 @@ def check_world(data: dict[str, Any], expected: dict[str, list[str]], path: str 
 
 def planner_from_checkpoint(data: dict[str, Any], path: str | Path) -> PlannerModel:
     """Rebuild the PlannerModel of an already read checkpoint dict (in eval mode)."""
-    config = from_mapping(PlannerConfig, data["planner_config"], str(path), "planner_config")
-    vocabulary = PlannerVocabulary(**data["vocabulary"])
-    model = PlannerModel(config, vocabulary)
-    model.load_state_dict(data["model_state_dict"])
+    try:
+        config = from_mapping(PlannerConfig, data["planner_config"], str(path), "planner_config")
+        vocabulary = PlannerVocabulary(**data["vocabulary"])
+        model = PlannerModel(config, vocabulary)
+        model.load_state_dict(data["model_state_dict"])
+    except ConfigError as error:
+        raise CheckpointError(str(error)) from None
+    except (TypeError, ValueError, RuntimeError, KeyError) as error:
+        # wrong vocabulary fields, or weights whose names or shapes do not fit the stored architecture
+        problem = " ".join(str(error).split())[:300]
+        raise CheckpointError(f"{path}: its weights do not fit its planner_config and vocabulary ({problem})") from None
     model.eval()
     return model
 

@@ -34,7 +34,8 @@ class PlannerConfig:
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
-        require(self.d_model >= 8, "d_model", "must be >= 8")
+        require(8 <= self.d_model <= 4096, "d_model", "must be within [8, 4096]")
+        require(self.n_heads >= 1, "n_heads", "must be >= 1")
         require(self.d_model % self.n_heads == 0, "n_heads", "must divide d_model")
         require(self.conv_layers >= 1, "conv_layers", "must be >= 1")
         require(self.conv_kernel >= 1 and self.conv_kernel % 2 == 1, "conv_kernel", "must be an odd number >= 1")

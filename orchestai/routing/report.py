@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from orchestai.configuration import ConfigError, add_config_flags, apply_flags, load_yaml_config
+from orchestai.cli import run_cli
+from orchestai.configuration import add_config_flags, apply_flags, load_yaml_config
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.envs.prompt_features import CommonPrefixStripper, tfidf_features
 from orchestai.envs.routerbench_data import RouterBenchData, load_routerbench_folder, split_prompts
@@ -198,9 +198,4 @@ def main(argv: list[str] | None = None) -> int:
     add_config_flags(parser, RoutingConfig)
     args = vars(parser.parse_args(argv))
     args.pop("env")
-    try:
-        config = apply_flags(load_yaml_config(RoutingConfig, args.pop("config")), args)
-        return run(config)
-    except (ConfigError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_cli(lambda: run(apply_flags(load_yaml_config(RoutingConfig, args.pop("config")), args)))

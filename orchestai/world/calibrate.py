@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from orchestai.cli import run_cli
 from orchestai.configuration import load_yaml_config
+from orchestai.files import read_text, write_text_atomic
 from orchestai.paths import CONFIG_DIR
 from orchestai.world.config import LatencyConfig
 
@@ -206,14 +208,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", type=Path, default=CONFIG_DIR / "world.yaml", help="world YAML whose task types are used")
     parser.add_argument("--write", type=Path, default=None, help="world YAML whose calibrated block to replace")
     args = parser.parse_args(argv)
-    calibration = load_yaml_config(CalibrationConfig, args.calibration)
-    measured = measure(args.data, calibration)
-    block = render_models_block(measured, calibration, category_types_from_world(args.world))
-    sys.stdout.write(block)
-    if args.write:
-        args.write.write_text(replace_block(args.write.read_text(encoding="utf-8"), block, args.write), encoding="utf-8")
-        print(f"wrote {args.write}", file=sys.stderr)
-    return 0
+
+    def command() -> int:
+        calibration = load_yaml_config(CalibrationConfig, args.calibration)
+        measured = measure(args.data, calibration)
+        block = render_models_block(measured, calibration, category_types_from_world(args.world))
+        sys.stdout.write(block)
+        if args.write:
+            write_text_atomic(args.write, replace_block(read_text(args.write), block, args.write))
+            print(f"wrote {args.write}", file=sys.stderr)
+        return 0
+
+    return run_cli(command)
 
 
 if __name__ == "__main__":
