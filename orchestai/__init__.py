@@ -5,7 +5,7 @@ Importing the package registers ``orchestai/Workflow-v0`` with Gymnasium.
 
 from orchestai.envs import register_envs
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 register_envs()
 

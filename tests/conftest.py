@@ -13,7 +13,10 @@ from orchestai.data.generate import generate_logs
 from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt
 from orchestai.logs.io import write_logs
 from orchestai.paths import DATA_DIR_VARIABLE
+from orchestai.phase1 import train as phase1_cli
 from orchestai.world.world import World
+
+from .reliability_helpers import phase1_flags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -79,3 +82,10 @@ def routerbench_toy_data(n: int = 30) -> RouterBenchData:
             )
         )
     return RouterBenchData(prompts, list(ROUTERBENCH_TOY_MODELS))
+
+
+@pytest.fixture(scope="module")
+def tiny_phase1(tmp_path_factory: pytest.TempPathFactory, small_log_file: Path) -> Path:
+    out = tmp_path_factory.mktemp("phase1")
+    assert phase1_cli.main([*phase1_flags(small_log_file), "--epochs", "1", "--out-dir", str(out)]) == 0
+    return out / "phase1_best_model_40.pth"

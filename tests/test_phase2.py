@@ -272,3 +272,19 @@ def test_learning_curve_evaluates_the_same_workflows_every_time(phase1_checkpoin
         results[name] = rewards
     assert results["seeded"][0] == results["seeded"][1]
     assert results["plain"][0] != results["plain"][1]  # without reseeding, other workflows each time
+
+
+def test_init_by_bare_name_finds_phase1s_default_out_dir_or_says_where_it_looked(
+    phase1_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import shutil
+
+    from orchestai.phase2.build import resolve_init_path
+    from orchestai.planner.checkpoint import CheckpointError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    shutil.copy(phase1_checkpoint, tmp_path / "checkpoints" / "phase1_best_model_40.pth")
+    assert resolve_init_path("phase1_best_model_40.pth") == Path("checkpoints") / "phase1_best_model_40.pth"
+    with pytest.raises(CheckpointError, match=r"phase1_best_model_1000.pth: checkpoint not found \(looked at .*checkpoints/"):
+        resolve_init_path("phase1_best_model_1000.pth")

@@ -303,3 +303,20 @@ def test_render_rgb_array_is_an_image():
     image = env.render()
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
     assert (image[:12, :11] == (40, 110, 230)).all()  # the first subtask is being decided
+
+
+def test_envs_of_one_world_file_share_the_world_and_its_templates(tmp_path):
+    from orchestai.paths import DEFAULT_WORLD_PATH
+    from orchestai.world.templates import world_templates
+
+    a, b = gym.make(WORKFLOW_ENV_ID).unwrapped, gym.make(WORKFLOW_ENV_ID).unwrapped
+    assert a.world is b.world and world_templates(a.world) is world_templates(b.world)
+    with pytest.raises(ValueError, match="read-only"):
+        a.world.skill[0, 0] = 0.5  # shared, so nothing may change it
+    copy = tmp_path / "world.yaml"
+    copy.write_text(DEFAULT_WORLD_PATH.read_text())
+    first = World.load(copy)
+    assert World.load(copy) is first
+    copy.write_text(DEFAULT_WORLD_PATH.read_text().replace("success_bonus: 1.0", "success_bonus: 2.0"))
+    reloaded = World.load(copy)  # the file changed: read again
+    assert reloaded is not first and reloaded.config.env.success_bonus == 2.0

@@ -18,7 +18,7 @@ from orchestai.envs.tokenizer import HashTokenizer
 from orchestai.logs.schema import SCHEMA_VERSION
 from orchestai.world.config import EnvConfig
 from orchestai.world.simulator import DOWN, NORMAL, ExecutionSimulator
-from orchestai.world.templates import WorkflowRenderer, generate_templates
+from orchestai.world.templates import WorkflowRenderer, world_templates
 from orchestai.world.workflow import WorkflowSpec, subtask_feature_matrix
 from orchestai.world.world import World
 
@@ -117,7 +117,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     :meth:`action_masks` (and the ``action_mask`` observation key) marks the models
     able to do the current subtask's type. A masked (incapable) model is still
     accepted: the call counts as a failed attempt that costs nothing and wastes
-    ``invalid_action_latency_s`` seconds.
+    ``invalid_action_latency_s`` seconds and pays ``invalid_action_penalty``.
 
     ## Observation Space
 
@@ -141,10 +141,13 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     ## Rewards
 
     Each call pays ``-cost_weight * cost_usd - latency_weight * (increase of the
-    makespan)``, and the step that completes the workflow adds ``success_bonus``, so
-    an episode's return equals ``success_bonus * success - cost_weight * total_cost -
-    latency_weight * makespan``, where the makespan is the critical path of actual
-    durations.
+    makespan)`` (a call to an incapable model also ``- invalid_action_penalty``), and the
+    step that completes the workflow adds ``success_bonus``, so an episode's return
+    equals ``success_bonus * success - cost_weight * total_cost - latency_weight *
+    makespan - invalid_action_penalty * invalid_calls``, where the makespan is the
+    critical path of actual durations. The last step's ``info["reward_terms"]`` gives
+    the four terms; with the raw amounts in ``info`` any evaluation can recompute the
+    return under other weights.
 
     ## Starting State
 
@@ -162,7 +165,8 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     ``gymnasium.make("orchestai/Workflow-v0", world=None, task_source="templates",
     success_bonus=None, cost_weight=None, latency_weight=None, max_retries=None,
-    cost_budget_usd=None, invalid_action_latency_s=None, render_mode=None)``
+    cost_budget_usd=None, invalid_action_latency_s=None, render_mode=None,
+    workflow_split="all", invalid_action_penalty=None)``
     (``render_mode``: ``"ansi"`` for a text view of the DAG, ``"rgb_array"`` for a
     colour-coded strip of the subtasks' states):
     ``world`` is a world YAML path or a :class:`World` (default: the bundled
@@ -170,12 +174,20 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     execution-log file whose workflows are replayed with fresh outcomes, or a sequence
     of :class:`WorkflowSpec`; ``workflow_split`` is ``"all"``, ``"train"`` or ``"test"``
     (every fifth template or recorded workflow is held out for testing); reward and rule
-    arguments left ``None`` take the world's ``env`` section. ``info`` carries ``cost_usd``, ``makespan_s``, ``success`` and, on
-    the last step, ``log``: the episode's execution-log record (schema version 1).
+    arguments left ``None`` take the world's ``env`` section, and every kwarg is
+    validated with it (a bad one raises :class:`~orchestai.configuration.ConfigError`
+    naming it). ``info`` carries ``cost_usd``, ``makespan_s``, ``success``,
+    ``invalid_calls`` and, on the last step, ``reward_terms`` and ``log``: the episode's
+    execution-log record (schema version 1).
 
     ## Version History
 
     * v0: initial version.
+    * v0, OrchestAI 0.2: a call to an incapable model also pays ``invalid_action_penalty``
+      (1.0, the success bonus, by default), so ending an episode early through invalid
+      calls never pays; policies that only call capable models see the same rewards as
+      before. (It did not make SB3's unmasked ``MultiInputPolicy`` learn this env in
+      100,000 steps: ``benchmarks/recipes.py``.)
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -229,7 +241,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             raise ValueError(f"workflow_split must be one of {WORKFLOW_SPLITS}, got {workflow_split!r}")
         self.workflow_split = workflow_split
         if isinstance(task_source, (str, Path)) and str(task_source) == "templates":
-            self._templates = _split(generate_templates(self.world), workflow_split)
+            self._templates = _split(list(world_templates(self.world)), workflow_split)
             self._renderer = WorkflowRenderer(self.world)
         else:
             self._workflows = _split(self._load_workflows(task_source), workflow_split)
@@ -449,6 +461,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         info = self._info()
         if terminated:
             info["log"] = self.episode_log()
+            info["reward_terms"] = self.reward_terms()
         return self._observation(), reward, terminated, False, info
 
     def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float, bool]:
@@ -516,14 +529,6 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "makespan_s": self.makespan,
             "success": self.success,
             "invalid_calls": self.invalid_calls,
-            # the episode's return so far, term by term: reweight them to score the same
-            # episode under other reward weights (orchestai.agents.rollouts.reweighted_return)
-            "reward_terms": {
-                "success": self.success_bonus * self.success,
-                "cost": -self.cost_weight * self.total_cost,
-                "makespan": -self.latency_weight * self.makespan,
-                "invalid_calls": -self.invalid_action_penalty * self.invalid_calls,
-            },
             "subtask": self._current,
             "task_type": self._types[self._current],
             "attempt": self._attempts[self._current] + (0 if self._finished else 1),
@@ -554,6 +559,20 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "input_quality": self._input_quality[i],
             "calls": list(self._calls),
             "failures": list(self._failures),
+        }
+
+    def reward_terms(self) -> dict[str, float]:
+        """The episode's return so far, term by term (their sum is the return).
+
+        With the raw amounts in ``info`` (success, ``cost_usd``, ``makespan_s``,
+        ``invalid_calls``) an evaluation can score the same episode under other weights
+        (:func:`orchestai.agents.rollouts.reweighted_return`).
+        """
+        return {
+            "success": self.success_bonus * self.success,
+            "cost": -self.cost_weight * self.total_cost,
+            "makespan": -self.latency_weight * self.makespan,
+            "invalid_calls": -self.invalid_action_penalty * self.invalid_calls,
         }
 
     def hidden_state(self) -> dict[str, Any]:

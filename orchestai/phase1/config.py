@@ -41,6 +41,7 @@ class Phase1Config:
     resume: str | None = None
     overwrite: bool = False
     num_threads: int = 2
+    deterministic: bool = True
     progress: bool = True
     model: PlannerConfig = field(default_factory=PlannerConfig)
 

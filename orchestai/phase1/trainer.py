@@ -106,7 +106,9 @@ class Phase1Trainer:
         torch.set_num_threads(config.num_threads)
         set_random_seed(config.seed)  # Python, NumPy and torch, as SB3 seeds its runs
         deterministic = torch.are_deterministic_algorithms_enabled()
-        torch.use_deterministic_algorithms(True)  # the same data order and weights give the same run
+        # without it, CPU reductions in the backward pass differ in the last bits from run
+        # to run, and two runs of one command part by epoch 4 (measured on UltraTool)
+        torch.use_deterministic_algorithms(config.deterministic)
         try:
             return self._run()
         finally:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from orchestai.cli import run_cli
-from orchestai.configuration import add_config_flags, apply_flags, load_yaml_config
+from orchestai.configuration import add_config_flags, apply_flags, load_yaml_config, yaml_key_comments
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.envs.prompt_features import CommonPrefixStripper, tfidf_features
 from orchestai.envs.routerbench_data import RouterBenchData, load_routerbench_folder, split_prompts
@@ -194,8 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m orchestai.evaluate --env orchestai/RouterBench-v0``: the routing report."""
     parser = argparse.ArgumentParser(description="Routing report on held-out RouterBench prompts (recorded outcomes).")
     parser.add_argument("--env", default="orchestai/RouterBench-v0", help="orchestai/RouterBench-v0")
-    parser.add_argument("--config", type=Path, default=CONFIG_DIR / "routing.yaml", help="YAML configuration")
-    add_config_flags(parser, RoutingConfig)
+    default_config = CONFIG_DIR / "routing.yaml"
+    parser.add_argument("--config", type=Path, default=default_config, help=f"YAML configuration (default: {default_config})")
+    add_config_flags(
+        parser,
+        RoutingConfig,
+        defaults=load_yaml_config(RoutingConfig, default_config),
+        comments=yaml_key_comments(default_config),
+    )
     args = vars(parser.parse_args(argv))
     args.pop("env")
     return run_cli(lambda: run(apply_flags(load_yaml_config(RoutingConfig, args.pop("config")), args)))

@@ -13,6 +13,7 @@ the world's config with the caller's random generator.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +24,7 @@ from orchestai.world.config import TemplatesConfig
 from orchestai.world.workflow import WorkflowSpec
 from orchestai.world.world import World
 
+_TEMPLATES: weakref.WeakKeyDictionary[World, tuple[WorkflowTemplate, ...]] = weakref.WeakKeyDictionary()
 _SLOT = re.compile(r"\{(\w+)\}")
 # no "{n}. text" format: a period after the number would read as a sentence end
 _STEP_FORMATS = ("Step {n}: {text}.", "({n}) {text}.", "{n}) {text}.")
@@ -52,6 +54,14 @@ class WorkflowTemplate:
 
     id: int
     subtasks: tuple[TemplateSubtask, ...]
+
+
+def world_templates(world: World) -> tuple[WorkflowTemplate, ...]:
+    """The world's own templates, generated once per World (envs of one world share them)."""
+    cached = _TEMPLATES.get(world)
+    if cached is None:
+        cached = _TEMPLATES[world] = tuple(generate_templates(world))
+    return cached
 
 
 def generate_templates(world: World, config: TemplatesConfig | None = None) -> list[WorkflowTemplate]:

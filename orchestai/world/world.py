@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
 import numpy as np
 
+from orchestai.paths import DEFAULT_WORLD_PATH
 from orchestai.world.config import WorldConfig, load_world_config
 
 
@@ -39,12 +41,26 @@ class World:
         self.type_input_tokens = np.array([t.input_tokens for t in config.task_types])
         self.type_output_tokens = np.array([t.output_tokens for t in config.task_types])
         self.difficulty_offset = np.array([t.difficulty_offset for t in config.task_types])
+        for table in vars(self).values():
+            if isinstance(table, np.ndarray):
+                table.setflags(write=False)  # a World is shared by every env made from the same file
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> World:
-        """Load a world from YAML (the bundled ``orchestai/configs/world.yaml`` by default)."""
-        config = load_world_config(path)
-        return cls(config, source=str(path) if path else "orchestai/configs/world.yaml")
+        """Load a world from YAML (the bundled ``orchestai/configs/world.yaml`` by default).
+
+        Read once per file version: every env made from the same unchanged file shares one
+        (read-only) World, instead of parsing the YAML again.
+        """
+        resolved = Path(path).resolve() if path else DEFAULT_WORLD_PATH
+        try:
+            stat = resolved.stat()
+            version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            version = None  # let loading report the problem
+        if version is None:
+            return cls(load_world_config(path), source=str(path) if path else "orchestai/configs/world.yaml")
+        return _load_cached(str(resolved), str(path) if path else "orchestai/configs/world.yaml", version)
 
     @property
     def n_types(self) -> int:
@@ -69,3 +85,8 @@ class World:
     def names_signature(self) -> dict[str, list[str]]:
         """The task-type and model names, as stored in checkpoints to detect world mismatches."""
         return {"task_types": list(self.type_names), "models": list(self.model_names)}
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(resolved: str, source: str, version: tuple[int, int]) -> World:
+    return World(load_world_config(resolved), source=source)
