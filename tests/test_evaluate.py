@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from orchestai.agents.baselines import (
+    BASELINES,
     BestExpectedUtilityPolicy,
     CheapestPolicy,
     ErrorAwareExpectedUtilityPolicy,
@@ -67,3 +68,25 @@ def test_error_aware_rule_stops_calling_a_model_that_errored():
     assert greedy.act(obs, env) == favourite  # the plain rule calls it again
     switched = aware.act(obs, env)
     assert switched != favourite and obs["action_mask"][switched] == 1
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_no_baseline_ever_calls_a_model_that_cannot_do_the_subtask(name: str):
+    import gymnasium as gym
+
+    from orchestai.envs import WORKFLOW_ENV_ID
+    from orchestai.world.simulator import DOWN
+
+    env = gym.make(WORKFLOW_ENV_ID, workflow_split="test")
+    policy = BASELINES[name]()
+    for seed in range(40):
+        obs, _ = env.reset(seed=seed)
+        if seed % 4 == 0:  # every model down: the oracle sees every capable model as hopeless
+            env.unwrapped._conditions[:] = [DOWN] * len(env.unwrapped._conditions)
+        while True:
+            action = policy.act(obs, env)
+            assert obs["action_mask"][action] == 1, (name, seed)
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                break
+        assert info["invalid_calls"] == 0

@@ -32,6 +32,16 @@ def _unwrapped(env: Any) -> WorkflowEnv:
     return env.unwrapped
 
 
+def best_capable(scores: Any, mask: np.ndarray) -> int:
+    """The capable model with the highest score (the first capable one when every capable score is -inf).
+
+    ``np.argmax`` over all models would return model 0 when every score is -inf (e.g.
+    every capable model is down), an invalid call that the env penalises.
+    """
+    capable = np.flatnonzero(mask)
+    return int(capable[int(np.argmax(np.asarray(scores, dtype=np.float64)[capable]))])
+
+
 def expected_utility(env: WorkflowEnv, p_success: float, cost_usd: float, latency_s: float, retries_left: int) -> float:
     """Score of calling a model: expected reward spent until the subtask succeeds, minus the bonus at risk.
 
@@ -113,7 +123,7 @@ class BestExpectedUtilityPolicy:
 
     def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
         """Best expected-utility model."""
-        return int(np.argmax(self.scores(_unwrapped(env))))
+        return best_capable(self.scores(_unwrapped(env)), obs["action_mask"].astype(bool))
 
 
 class ErrorAwareExpectedUtilityPolicy(BestExpectedUtilityPolicy):
@@ -132,7 +142,7 @@ class ErrorAwareExpectedUtilityPolicy(BestExpectedUtilityPolicy):
         errored = obs["model_health"][:, ModelHealth.ERROR_RATE] > 0
         if np.any(obs["action_mask"].astype(bool) & ~errored):
             scores[errored] = -np.inf
-        return int(np.argmax(scores))
+        return best_capable(scores, obs["action_mask"].astype(bool))
 
 
 class OraclePolicy:
@@ -157,7 +167,7 @@ class OraclePolicy:
                     ctx["retries_left"],
                 )
             )
-        return int(np.argmax(scores))
+        return best_capable(scores, obs["action_mask"].astype(bool))
 
 
 class ExpertBehaviourPolicy:
@@ -189,7 +199,7 @@ class ExpertBehaviourPolicy:
         )
         if np.any(mask & ~suspected_down):
             scores[suspected_down] = -np.inf
-        return int(np.argmax(scores))
+        return best_capable(scores, obs["action_mask"].astype(bool))
 
 
 BASELINES: dict[str, type] = {
