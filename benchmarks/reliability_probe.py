@@ -46,9 +46,9 @@ class Case:
     args: list[str]
     needles: list[str] = field(default_factory=list)
     marker: Path | None = None  # for the crafted zip: exists afterwards iff code ran
-    library: bool = (
-        False  # a library call (gymnasium.make): a raised error is right if it is the package's own and names the key
-    )
+    before: list[str] | None = None  # a command to run first (the run whose outputs the case would overwrite)
+    # a library call (gymnasium.make): a raised error is right if it is the package's own and names the key
+    library: bool = False
 
 
 class _RunsACommand:
@@ -223,6 +223,13 @@ def build_cases(work: Path, logs: list[dict]) -> list[Case]:
         cases.append(Case("4 validation" if "truncated" not in name else "5 tracebacks", f"routing report: CSV with {name}",
                           ["orchestai.evaluate", "--env", "orchestai/RouterBench-v0", "--data-dir", str(bench), "--out-dir", str(work / "rr"), "--ppo-timesteps", "0", "--embeddings", "no"], ["bench.csv", needle]))  # fmt: skip
 
+    # 3: a second run into the folder of a first one (the first run is made when the case runs)
+    reused = work / "reused"
+    first = ["orchestai.phase1.train", "--data", str(good_logs), "--epochs", "1", "--out-dir", str(reused), "--no-progress"]
+    cases.append(
+        Case("3 overwrites", "phase1: a second run into the same --out-dir", first, [str(reused), "--overwrite"], before=first)
+    )
+
     # 6: misleading messages
     cases.append(
         Case(
@@ -290,6 +297,8 @@ def main() -> None:
             if args.only and case.kind != args.only:
                 continue
             command = ["orchestai_probe_exec", case.args[1]] if case.args[0] == "orchestai.probe_exec" else case.args
+            if case.before is not None:
+                _run(case.before, work, env)
             code, output = _run(command, work, env, timeout=30 if "FIFO" in case.name else 180)
             ending = classify(case, code, output)
             counts[case.kind][ending] += 1
