@@ -19,7 +19,7 @@ from orchestai.world.world import World
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Validate an OrchestAI execution-log file (JSON list or JSONL).")
-    parser.add_argument("path", type=Path)
+    parser.add_argument("path", type=Path, help="an execution-log file: a JSON list or JSON Lines")
     parser.add_argument(
         "--world", type=Path, default=None, help="world YAML (default: the bundled orchestai/configs/world.yaml)"
     )

@@ -88,9 +88,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--checkpoint", type=Path, required=True, help="a Phase 1 planner checkpoint")
     parser.add_argument("--data", default=None, help="the plans file (default: the one the checkpoint was trained on)")
-    parser.add_argument("--format", default=None, choices=list(DATA_FORMATS))
-    parser.add_argument("--embeddings", default="auto", choices=["auto", "yes", "no"])
-    parser.add_argument("--cache-dir", type=Path, default=Path("runs/planning/cache"))
+    parser.add_argument(
+        "--format",
+        default=None,
+        choices=list(DATA_FORMATS),
+        help="format of --data (default: the one the checkpoint was trained on)",
+    )
+    parser.add_argument(
+        "--embeddings", default="auto", choices=["auto", "yes", "no"],
+        help="the MiniLM-embedding neighbour: auto (when the embeddings extra is installed), yes, no (default auto)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path("runs/planning/cache"),
+        help="where sentence embeddings are cached (default runs/planning/cache)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     args = parser.parse_args(argv)
 

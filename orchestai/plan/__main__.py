@@ -16,10 +16,15 @@ from orchestai.plan.planning import plan_instruction, plan_to_dot
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Plan an instruction with a trained OrchestAI planner.")
-    parser.add_argument("instruction")
+    parser.add_argument("instruction", help="the request to plan, in plain text")
     parser.add_argument("--checkpoint", type=Path, required=True, help="a Phase 1 or Phase 2 planner checkpoint (.pth)")
     parser.add_argument("--dot", type=Path, default=None, help="also write the DAG as a Graphviz DOT file")
-    parser.add_argument("--edge-threshold", type=float, default=0.5)
+    parser.add_argument(
+        "--edge-threshold",
+        type=float,
+        default=0.5,
+        help="keep dependency edges above this probability, within (0, 1) (default 0.5)",
+    )
     args = parser.parse_args(argv)
 
     def command() -> int:

@@ -193,7 +193,11 @@ def run(config: RoutingConfig, log: Callable[[str], Any] = print) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m orchestai.evaluate --env orchestai/RouterBench-v0``: the routing report."""
     parser = argparse.ArgumentParser(description="Routing report on held-out RouterBench prompts (recorded outcomes).")
-    parser.add_argument("--env", default="orchestai/RouterBench-v0", help="orchestai/RouterBench-v0")
+    parser.add_argument(
+        "--env",
+        default="orchestai/RouterBench-v0",
+        help="the replay env of recorded outcomes (default orchestai/RouterBench-v0)",
+    )
     default_config = CONFIG_DIR / "routing.yaml"
     parser.add_argument("--config", type=Path, default=default_config, help=f"YAML configuration (default: {default_config})")
     add_config_flags(

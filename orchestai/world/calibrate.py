@@ -203,9 +203,22 @@ def replace_block(world_text: str, block: str, world_path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder with routerbench/ and llmperf/")
-    parser.add_argument("--calibration", type=Path, default=CONFIG_DIR / "calibration.yaml")
-    parser.add_argument("--world", type=Path, default=CONFIG_DIR / "world.yaml", help="world YAML whose task types are used")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("../shared/data"),
+        help="folder with routerbench/ and llmperf/ (default ../shared/data)",
+    )
+    parser.add_argument(
+        "--calibration", type=Path, default=CONFIG_DIR / "calibration.yaml",
+        help="which measurement stands for which model and task category (default: the bundled calibration.yaml)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--world",
+        type=Path,
+        default=CONFIG_DIR / "world.yaml",
+        help="world YAML whose task types are used (default: the bundled world.yaml)",
+    )
     parser.add_argument("--write", type=Path, default=None, help="world YAML whose calibrated block to replace")
     args = parser.parse_args(argv)
 
