@@ -99,6 +99,8 @@ class Phase1Trainer:
         self.config = config
         self.log = log
         self.out_dir = Path(config.out_dir)
+        self.saved_epoch: int | None = None  # the epoch whose state phase1_last_model_N.pth holds
+        self.saved_best_epoch: int | None = None  # and phase1_best_model_N.pth
 
     def run(self) -> int:
         """Train, validate, checkpoint and report."""
@@ -171,6 +173,7 @@ class Phase1Trainer:
             except (KeyError, ValueError, RuntimeError, TypeError) as error:
                 raise CheckpointError(f"{path}: cannot resume from it ({type(error).__name__}: {error})") from None
             start_epoch = resume["epoch"] + 1
+            self.saved_best_epoch = state["best_epoch"] or None
             self.log(f"resuming from {path} at epoch {start_epoch}")
         else:
             model = PlannerModel(config.model, data.vocabulary)
@@ -212,9 +215,11 @@ class Phase1Trainer:
                 if improved:
                     state["best_val_loss"], state["best_epoch"], state["bad_epochs"] = losses["total"], epoch, 0
                     save_checkpoint(self.best_path, model, optimizer, epoch, losses["total"], self._extra(state))
+                    self.saved_best_epoch = epoch
                 else:
                     state["bad_epochs"] += 1
                 save_checkpoint(self.last_path, model, optimizer, epoch, losses["total"], self._extra(state))
+                self.saved_epoch = epoch
                 self._write_metrics(state)
                 self.log(
                     f"epoch {epoch:3d} | train {train_loss:.4f} | val {losses['total']:.4f} "
@@ -273,15 +278,14 @@ class Phase1Trainer:
 
     def _saved(self, state: dict[str, Any], start_epoch: int) -> str:
         """Where the last good models are, for the message of an interrupted or failed run."""
-        finished = len(state["history"])
-        if not finished:
+        last = self.saved_epoch
+        if last is None:
             return "no epoch finished, so no model was saved" + (
                 f" (the checkpoint resumed from, {self.config.resume}, is unchanged)" if self.config.resume else ""
             )
-        last = state["history"][-1]["epoch"]
         return (
             f"the last finished epoch ({last}) is saved at {self.last_path} (continue with --resume {self.last_path}), "
-            f"the best (epoch {state['best_epoch']}) at {self.best_path}"
+            f"the best (epoch {self.saved_best_epoch}) at {self.best_path}"
         )
 
     def _extra(self, state: dict[str, Any]) -> dict[str, Any]:
