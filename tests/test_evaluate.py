@@ -90,3 +90,34 @@ def test_no_baseline_ever_calls_a_model_that_cannot_do_the_subtask(name: str):
             if terminated or truncated:
                 break
         assert info["invalid_calls"] == 0
+
+
+def test_evaluation_uses_the_reward_weights_the_ppo_models_were_trained_with(world, tmp_path):
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from orchestai.configuration import ConfigError, from_mapping
+    from orchestai.envs import WORKFLOW_ENV_ID
+    from orchestai.evaluate.synthetic import EvaluationRequest, run_evaluation, trained_reward_kwargs
+    from orchestai.phase2.build import build_model
+    from orchestai.phase2.config import Phase2Config
+    from orchestai.phase2.saved import save_run
+
+    zips = []
+    for name, bonus in (("bonus4", 4.0), ("bonus4b", 4.0), ("default", None)):
+        config = from_mapping(Phase2Config, {"n_envs": 1, "n_steps": 64, "batch_size": 64, "success_bonus": bonus}, "test")
+        (tmp_path / name).mkdir()
+        save_run(build_model(config, make_vec_env(WORKFLOW_ENV_ID, n_envs=1, seed=0), world), config, tmp_path / name)
+        zips.append(tmp_path / name / "ppo_model.zip")
+    assert trained_reward_kwargs(zips[:2]) == {"success_bonus": 4.0}
+    with pytest.raises(ConfigError, match="trained under different reward weights"):
+        trained_reward_kwargs(zips)
+    lines: list[str] = []
+    request = EvaluationRequest(episodes=12, ppo=zips[:1], out_dir=tmp_path / "eval", baselines=["random"])
+    rows = run_evaluation(request, log=lines.append)
+    assert any("{'success_bonus': 4.0}" in line for line in lines)
+    random = next(r for r in rows if r["policy"] == "random")
+    # the same episodes and actions (random routing does not read the weights) under the default bonus 1.0
+    request = EvaluationRequest(episodes=12, out_dir=tmp_path / "eval1", baselines=["random"])
+    default = run_evaluation(request, log=lambda *_: None)[0]
+    assert default["success"] == random["success"] and float(random["success"]) > 0
+    assert float(random["return"]) - float(default["return"]) == pytest.approx(3.0 * float(random["success"]))
