@@ -51,7 +51,9 @@ class Case:
     library: bool = False
 
 
-class _RunsACommand:
+class RunsACommand:
+    """Unpickling this runs ``touch <marker>``: what a crafted SB3 zip can do."""
+
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
@@ -84,42 +86,60 @@ def classify(case: Case, code: int | None, output: str) -> str:
     return "clear" if all(n in output for n in case.needles) else "misleading"
 
 
-def _log_mutations() -> dict[str, tuple[Callable[[dict], None], str]]:
+def log_mutations() -> dict[str, tuple[Callable[[dict], None], str]]:
+    """Ways to break one valid record, each with the field a good error names (the record must start with a success)."""
+
     def cost(record: dict, value: float) -> None:
         record["outcome"]["total_cost_usd"] += value - record["execution"][0]["cost_usd"]
         record["execution"][0]["cost_usd"] = value
 
     def more_subtasks(record: dict) -> None:
         extra = copy.deepcopy(record["subtasks"][-1])
-        record["subtasks"] += [{**extra, "id": f"x{k}", "depends_on": [], "model": None} for k in range(40)]
+        for k in range(40):
+            record["subtasks"].append({**extra, "id": f"x{k}", "depends_on": [], "model": None})
+
+    def out_of_order(record: dict) -> None:
+        record["execution"][0]["attempt"] = 2
 
     def after_success(record: dict) -> None:
-        record["execution"].insert(1, {**record["execution"][0], "attempt": 2})
-        record["outcome"]["total_cost_usd"] += record["execution"][0]["cost_usd"]
+        first = record["execution"][0]
+        assert first["success"]
+        record["execution"].insert(1, {**first, "attempt": 2})
+        record["outcome"]["total_cost_usd"] += first["cost_usd"]
 
     return {
-        "cost 1e300": (lambda r: cost(r, 1e300), "cost_usd"),
-        "cost NaN": (lambda r: r["execution"][0].update(cost_usd=math.nan), "cost_usd"),
-        "tokens 1e30": (lambda r: r["subtasks"][0].update(input_tokens=10**30), "input_tokens"),
-        "negative output tokens": (lambda r: r["subtasks"][0].update(output_tokens=-3), "output_tokens"),
-        "latency 1e30": (lambda r: r["execution"][0].update(latency_s=1e30), "latency_s"),
-        "more subtasks than the env holds": (more_subtasks, "subtasks"),
+        "cost 1e300": (lambda r: cost(r, 1e300), "execution[0].cost_usd"),
+        "cost NaN": (lambda r: r["execution"][0].update(cost_usd=math.nan), "execution[0].cost_usd"),
+        "negative cost": (lambda r: cost(r, -5.0), "execution[0].cost_usd"),
+        "tokens 1e30": (lambda r: r["subtasks"][0].update(input_tokens=10**30), "subtasks[0].input_tokens"),
+        "negative output tokens": (lambda r: r["subtasks"][0].update(output_tokens=-3), "subtasks[0].output_tokens"),
+        "latency 1e30": (lambda r: r["execution"][0].update(latency_s=1e30), "execution[0].latency_s"),
+        "more subtasks than the env holds": (more_subtasks, "field subtasks"),
         "outcome success contradicts the calls": (
             lambda r: r["outcome"].update(success=not r["outcome"]["success"]),
             "outcome.success",
         ),
         "makespan contradicts the calls": (
             lambda r: r["outcome"].update(makespan_s=r["outcome"]["makespan_s"] + 50),
-            "makespan_s",
+            "outcome.makespan_s",
         ),
         "latency contradicts start and end": (
             lambda r: r["execution"][0].update(latency_s=r["execution"][0]["latency_s"] + 3),
-            "latency_s",
+            "execution[0].latency_s",
         ),
-        "attempts out of order": (lambda r: r["execution"][0].update(attempt=2), "attempt"),
-        "a call after the subtask succeeded": (after_success, "execution[1]"),
-        "empty instruction": (lambda r: r.update(instruction="   "), "instruction"),
+        "subtask model contradicts its first call": (
+            lambda r: r["subtasks"][0].update(
+                model="claude-v1" if r["subtasks"][0]["model"] != "claude-v1" else "gpt-4-1106-preview"
+            ),
+            "subtasks[0].model",
+        ),
+        "attempts out of order": (out_of_order, "execution[0].attempt"),
+        "a call after the subtask succeeded": (after_success, "execution[1].subtask"),
+        "empty instruction": (lambda r: r.update(instruction="   "), "field instruction"),
         "unknown task type": (lambda r: r["subtasks"][0].update(type="juggling"), "subtasks[0].type"),
+        "unknown model": (lambda r: r["execution"][0].update(model="gpt-17"), "execution[0].model"),
+        "a dependency cycle": (lambda r: r["subtasks"][0].update(depends_on=[r["subtasks"][-1]["id"]]), "depends_on"),
+        "schema version": (lambda r: r.update(schema_version=7), "schema_version"),
     }
 
 
@@ -130,7 +150,7 @@ def build_cases(work: Path, logs: list[dict]) -> list[Case]:
     good_logs.write_text("".join(json.dumps(r) + "\n" for r in logs))
 
     # 4: records that contradict themselves or overflow float32 (validator, and Phase 1 training on them)
-    for name, (mutate, fieldname) in _log_mutations().items():
+    for name, (mutate, fieldname) in log_mutations().items():
         records = copy.deepcopy(logs)
         target = next(r for r in records[3:] if r["execution"] and r["execution"][0]["success"])
         mutate(target)
@@ -242,6 +262,19 @@ def build_cases(work: Path, logs: list[dict]) -> list[Case]:
     return cases
 
 
+def crafted_copy(legit: Path, crafted: Path, marker: Path) -> None:
+    """A copy of the SB3 zip ``legit`` whose pickled ``data`` entry runs ``touch marker`` when SB3 loads it."""
+    with zipfile.ZipFile(legit) as source, zipfile.ZipFile(crafted, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "data":
+                data = json.loads(content)
+                payload = base64.b64encode(pickle.dumps(RunsACommand(marker))).decode()
+                data["policy_class"] = {":type:": "<class 'type'>", ":serialized:": payload}
+                content = json.dumps(data).encode()
+            target.writestr(item, content)
+
+
 def crafted_zip_case(work: Path, source_env: dict[str, str]) -> Case:
     """1: a PPO zip whose pickled ``data`` entry runs ``touch``; evaluated through the CLI."""
     marker = work / "pwned"
@@ -254,15 +287,7 @@ def crafted_zip_case(work: Path, source_env: dict[str, str]) -> Case:
     )
     subprocess.run([sys.executable, "-c", script], env=source_env, check=True, capture_output=True, timeout=300)
     legit, crafted = folder / "model.zip", folder / "crafted.zip"
-    with zipfile.ZipFile(legit) as source, zipfile.ZipFile(crafted, "w") as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "data":
-                data = json.loads(content)
-                payload = base64.b64encode(pickle.dumps(_RunsACommand(marker))).decode()
-                data["policy_class"] = {":type:": "<class 'type'>", ":serialized:": payload}
-                content = json.dumps(data).encode()
-            target.writestr(item, content)
+    crafted_copy(legit, crafted, marker)
     return Case(
         "1 code on load",
         "evaluate --ppo crafted.zip",

@@ -53,7 +53,7 @@ def run_pipeline(profile_name: str, out: Path, progress: bool, overwrite: bool =
     from orchestai.evaluate.synthetic import EvaluationRequest, run_evaluation
     from orchestai.logs.io import load_logs
     from orchestai.paths import default_logs_path
-    from orchestai.phase1.config import DEFAULT_PHASE1_CONFIG, Phase1Config
+    from orchestai.phase1.config import BEST_MODEL_NAME, DEFAULT_PHASE1_CONFIG, Phase1Config
     from orchestai.phase1.trainer import Phase1Trainer
     from orchestai.phase2.config import DEFAULT_PHASE2_CONFIG, Phase2Config
     from orchestai.phase2.trainer import train_phase2
@@ -76,7 +76,7 @@ def run_pipeline(profile_name: str, out: Path, progress: bool, overwrite: bool =
     code = Phase1Trainer(phase1).run()
     if code:
         return code
-    checkpoint = out / "phase1" / f"phase1_best_model_{phase1.n_logs}.pth"
+    checkpoint = out / "phase1" / BEST_MODEL_NAME.format(n=phase1.n_logs)
 
     print(f"[3/4] phase 2: PPO for {profile['timesteps']} steps from {checkpoint} -> {out / 'phase2'}")
     phase2 = dataclasses.replace(

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import os
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +9,7 @@ import pytest
 from stable_baselines3.common.env_util import make_vec_env
 
 import orchestai  # noqa: F401
+from benchmarks.reliability_probe import crafted_copy
 from orchestai.envs import WORKFLOW_ENV_ID
 from orchestai.evaluate import __main__ as evaluate_cli
 from orchestai.phase2.build import build_model
@@ -23,28 +19,6 @@ from orchestai.world.world import World
 from .reliability_helpers import (
     tiny_phase2_config,
 )
-
-
-class _RunsACommand:
-    """Unpickling this runs ``touch <marker>``: what a crafted SB3 zip can do."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (os.system, (f"touch {self.marker}",))
-
-
-def _crafted_copy(legit: Path, crafted: Path, marker: Path) -> None:
-    with zipfile.ZipFile(legit) as source, zipfile.ZipFile(crafted, "w") as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "data":
-                data = json.loads(content)
-                payload = base64.b64encode(pickle.dumps(_RunsACommand(marker))).decode()
-                data["policy_class"] = {":type:": "<class 'type'>", ":serialized:": payload}
-                content = json.dumps(data).encode()
-            target.writestr(item, content)
 
 
 def test_a_crafted_zip_runs_no_code(tiny_phase1: Path, world: World, tmp_path: Path, capsys):
@@ -57,14 +31,14 @@ def test_a_crafted_zip_runs_no_code(tiny_phase1: Path, world: World, tmp_path: P
     # the crafted zip alone: not a model this project wrote, so it is refused
     alone = tmp_path / "foreign"
     alone.mkdir()
-    _crafted_copy(run / "ppo_model.zip", alone / "model.zip", marker)
+    crafted_copy(run / "ppo_model.zip", alone / "model.zip", marker)
     assert evaluate_cli.main(["--ppo", str(alone / "model.zip"), "--episodes", "1", "--out-dir", str(tmp_path / "e1")]) == 2
     err = capsys.readouterr().err
     assert "--allow-pickle" in err and str(alone / "model.zip") in err and "Traceback" not in err
     assert not marker.exists()
 
     # the crafted zip in place of a run's own: rebuilt from the run's files, only its tensors read
-    _crafted_copy(run / "ppo_model.zip", run / "crafted.zip", marker)
+    crafted_copy(run / "ppo_model.zip", run / "crafted.zip", marker)
     (run / "crafted.zip").replace(run / "ppo_model.zip")
     assert evaluate_cli.main(["--ppo", str(run / "ppo_model.zip"), "--episodes", "2", "--out-dir", str(tmp_path / "e2")]) == 0
     assert not marker.exists()

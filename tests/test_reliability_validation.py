@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
 import pytest
 
 import orchestai  # noqa: F401
+from benchmarks.reliability_probe import log_mutations
 from orchestai.configuration import ConfigError
 from orchestai.data import validate as validate_cli
 from orchestai.envs.routerbench_data import load_routerbench_folder
@@ -21,63 +21,7 @@ from orchestai.phase2 import ppo as phase2_cli
 
 from .reliability_helpers import HEADER, one_line_error
 
-
-def _mutations() -> dict[str, tuple[Callable[[dict], None], str]]:
-    def cost(record: dict, value: float) -> None:
-        record["outcome"]["total_cost_usd"] += value - record["execution"][0]["cost_usd"]
-        record["execution"][0]["cost_usd"] = value
-
-    def more_subtasks(record: dict) -> None:
-        extra = copy.deepcopy(record["subtasks"][-1])
-        for k in range(40):
-            record["subtasks"].append({**extra, "id": f"x{k}", "depends_on": [], "model": None})
-
-    def out_of_order(record: dict) -> None:
-        record["execution"][0]["attempt"] = 2
-
-    def after_success(record: dict) -> None:
-        first = record["execution"][0]
-        assert first["success"]
-        record["execution"].insert(1, {**first, "attempt": 2})
-        record["outcome"]["total_cost_usd"] += first["cost_usd"]
-
-    return {
-        "cost 1e300": (lambda r: cost(r, 1e300), "execution[0].cost_usd"),
-        "cost NaN": (lambda r: r["execution"][0].update(cost_usd=math.nan), "execution[0].cost_usd"),
-        "negative cost": (lambda r: cost(r, -5.0), "execution[0].cost_usd"),
-        "tokens 1e30": (lambda r: r["subtasks"][0].update(input_tokens=10**30), "subtasks[0].input_tokens"),
-        "negative output tokens": (lambda r: r["subtasks"][0].update(output_tokens=-3), "subtasks[0].output_tokens"),
-        "latency 1e30": (lambda r: r["execution"][0].update(latency_s=1e30), "execution[0].latency_s"),
-        "more subtasks than the env holds": (more_subtasks, "field subtasks"),
-        "outcome success contradicts the calls": (
-            lambda r: r["outcome"].update(success=not r["outcome"]["success"]),
-            "outcome.success",
-        ),
-        "makespan contradicts the calls": (
-            lambda r: r["outcome"].update(makespan_s=r["outcome"]["makespan_s"] + 50),
-            "outcome.makespan_s",
-        ),
-        "latency contradicts start and end": (
-            lambda r: r["execution"][0].update(latency_s=r["execution"][0]["latency_s"] + 3),
-            "execution[0].latency_s",
-        ),
-        "subtask model contradicts its first call": (
-            lambda r: r["subtasks"][0].update(
-                model="claude-v1" if r["subtasks"][0]["model"] != "claude-v1" else "gpt-4-1106-preview"
-            ),
-            "subtasks[0].model",
-        ),
-        "attempts out of order": (out_of_order, "execution[0].attempt"),
-        "a call after the subtask succeeded": (after_success, "execution[1].subtask"),
-        "empty instruction": (lambda r: r.update(instruction="   "), "field instruction"),
-        "unknown task type": (lambda r: r["subtasks"][0].update(type="juggling"), "subtasks[0].type"),
-        "unknown model": (lambda r: r["execution"][0].update(model="gpt-17"), "execution[0].model"),
-        "a dependency cycle": (lambda r: r["subtasks"][0].update(depends_on=[r["subtasks"][-1]["id"]]), "depends_on"),
-        "schema version": (lambda r: r.update(schema_version=7), "schema_version"),
-    }
-
-
-MUTATIONS = _mutations()
+MUTATIONS = log_mutations()
 
 
 @pytest.mark.parametrize("case", sorted(MUTATIONS))

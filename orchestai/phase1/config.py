@@ -10,6 +10,10 @@ from orchestai.planner.datasets import DATA_FORMATS
 from orchestai.planner.model import PlannerConfig
 
 DEFAULT_PHASE1_CONFIG = CONFIG_DIR / "phase1.yaml"
+# what a run writes into out_dir, for N logs (format with n=N)
+BEST_MODEL_NAME = "phase1_best_model_{n}.pth"
+LAST_MODEL_NAME = "phase1_last_model_{n}.pth"
+METRICS_STEM = "phase1_metrics_{n}"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
 from orchestai.configuration import ConfigError, to_mapping
 from orchestai.data.examples import split_indices
 from orchestai.files import write_json_atomic, write_text_atomic
-from orchestai.phase1.config import Phase1Config
+from orchestai.phase1.config import BEST_MODEL_NAME, LAST_MODEL_NAME, METRICS_STEM, Phase1Config
 from orchestai.planner.checkpoint import (
     CheckpointError,
     check_world,
@@ -54,10 +54,10 @@ from orchestai.planner.validation import format_metrics, validate
 from orchestai.rundir import claim_output_dir
 
 PHASE1_OUTPUTS = (
-    "phase1_best_model_*.pth",
-    "phase1_last_model_*.pth",
-    "phase1_metrics_*.csv",
-    "phase1_metrics_*.json",
+    BEST_MODEL_NAME.format(n="*"),
+    LAST_MODEL_NAME.format(n="*"),
+    METRICS_STEM.format(n="*") + ".csv",
+    METRICS_STEM.format(n="*") + ".json",
     "skipped_records.txt",
 )
 # flags that may change when a run is resumed; any other difference is an error
@@ -123,16 +123,19 @@ class Phase1Trainer:
         if n_logs < 2:
             raise ConfigError("command line", "data", f"{data.source}: needs at least 2 valid records, found {n_logs}")
         resume = read_checkpoint(config.resume) if config.resume else None
+        resumed = None
         if resume is not None:
-            planner_from_checkpoint(resume, config.resume or "")  # a usable planner, before anything else is read of it
+            resumed = planner_from_checkpoint(
+                resume, config.resume or ""
+            )  # a usable planner, before anything else is read of it
             check_resume_flags(resume, config, config.resume or "")
         with (
             claim_output_dir(self.out_dir, "--out-dir", resume is not None, config.overwrite, PHASE1_OUTPUTS),
             interrupt_on_sigterm(),
         ):
-            return self._train(data, resume)
+            return self._train(data, resume, resumed)
 
-    def _train(self, data: PlannerData, resume: dict[str, Any] | None) -> int:
+    def _train(self, data: PlannerData, resume: dict[str, Any] | None, resumed: PlannerModel | None) -> int:
         config = self.config
         n_logs = len(data.examples)
         if data.skipped:
@@ -151,17 +154,17 @@ class Phase1Trainer:
             train, val = data.examples, held_out.examples
             train_decisions = replayed_decisions(data, list(range(n_logs)))
             val_decisions = replayed_decisions(held_out, list(range(len(val))))
-        self.best_path = self.out_dir / f"phase1_best_model_{n_logs}.pth"
-        self.last_path = self.out_dir / f"phase1_last_model_{n_logs}.pth"
-        self.metrics_stem = self.out_dir / f"phase1_metrics_{n_logs}"
+        self.best_path = self.out_dir / BEST_MODEL_NAME.format(n=n_logs)
+        self.last_path = self.out_dir / LAST_MODEL_NAME.format(n=n_logs)
+        self.metrics_stem = self.out_dir / METRICS_STEM.format(n=n_logs)
 
         state: dict[str, Any] = {"history": [], "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
         start_epoch = 1
         generator = torch.Generator().manual_seed(config.seed)
-        if resume is not None:
+        if resume is not None and resumed is not None:
             path = config.resume or ""
             check_world(resume, {"task_types": data.vocabulary.type_names, "models": data.vocabulary.model_names}, path)
-            model = planner_from_checkpoint(resume, path)
+            model = resumed
             model.train()
             optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
             try:
