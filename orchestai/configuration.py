@@ -9,6 +9,7 @@ message names the file and the dotted key path, e.g. ``orchestai/configs/world.y
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import re
 import sys
@@ -59,7 +60,7 @@ def _convert(value: Any, annotation: Any, source: str, key: str) -> Any:
         raise ConfigError(source, key, " or ".join(errors))
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return from_mapping(annotation, value, source, key)
-    if origin is list or origin is tuple:
+    if origin in (list, tuple, collections.abc.Sequence):
         if not isinstance(value, list):
             raise ConfigError(source, key, f"expected a list, got {type(value).__name__}")
         item_type = args[0] if args else Any
@@ -87,10 +88,10 @@ def _convert(value: Any, annotation: Any, source: str, key: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(source, key, f"expected true or false, got {value!r}")
         return value
-    if annotation is str:
+    if annotation is str or annotation is Path:
         if not isinstance(value, str):
             raise ConfigError(source, key, f"expected a string, got {value!r}")
-        return value
+        return Path(value) if annotation is Path else value
     raise TypeError(f"unsupported annotation {annotation!r} at {key}")
 
 
@@ -149,6 +150,8 @@ def to_mapping(instance: Any) -> Any:
         return {f.name: to_mapping(getattr(instance, f.name)) for f in dataclasses.fields(instance)}
     if isinstance(instance, (list, tuple)):
         return [to_mapping(v) for v in instance]
+    if isinstance(instance, Path):
+        return str(instance)
     if isinstance(instance, dict):
         return {k: to_mapping(v) for k, v in instance.items()}
     return instance

@@ -29,11 +29,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("phase2",),
     ("routing", "plan"),
     ("evaluate",),
+    ("sweep",),
     ("__main__",),  # the main job
 )
 FOUNDATION = LAYERS[0]
 # command-line modules: entry points only, imported by no module of the package
-CLI_MODULES = {"orchestai.__main__", "orchestai.phase1.train", "orchestai.phase2.ppo"}
+CLI_MODULES = {
+    "orchestai.__main__", "orchestai.phase1.train", "orchestai.phase2.ppo",
+    "orchestai.evaluate.__main__", "orchestai.plan.__main__", "orchestai.sweep.__main__",
+}  # fmt: skip
 
 
 def _module_name(path: Path, root: Path) -> str:

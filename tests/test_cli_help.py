@@ -18,6 +18,7 @@ CLIS = [
     ("orchestai.evaluate.__main__", []),
     ("orchestai.evaluate.__main__", ["--env", "orchestai/RouterBench-v0"]),
     ("orchestai.evaluate.planning", ["--checkpoint", "x.pth"]),
+    ("orchestai.sweep.__main__", ["ppo_seeds"]),
 ]
 
 

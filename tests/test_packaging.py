@@ -70,3 +70,5 @@ def test_wheel_installs_into_a_fresh_venv_and_works_outside_the_repo(tmp_path: P
     validated = _run([str(venv / "bin" / "orchestai-validate"), "logs.jsonl"], work)
     assert validated.returncode == 0 and "3" in validated.stdout, validated.stdout + validated.stderr
     assert not any(site.glob("orchestai/**/*.jsonl"))  # nothing generated inside site-packages
+    listed = _run([str(venv / "bin" / "orchestai-sweep"), "--list"], work)  # the bundled sweeps travel with the wheel
+    assert listed.returncode == 0 and "ppo_seeds" in listed.stdout.split(), listed.stdout + listed.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -31,11 +32,17 @@ class TrainingGuard(BaseCallback):
 
     @contextmanager
     def catching_signals(self) -> Iterator[None]:
-        """Within the block, SIGINT and SIGTERM ask training to stop instead of raising."""
+        """Within the block, SIGINT and SIGTERM ask training to stop instead of raising.
+
+        Off the main thread (e.g. a Ray Tune trial) signals cannot be caught: they are left alone.
+        """
 
         def stop(signum: int, frame: FrameType | None) -> None:
             self.signal_name = signal.Signals(signum).name
 
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
         previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestai.configuration import require
+from orchestai.paths import CONFIG_DIR
+
+DEFAULT_ROUTING_CONFIG = CONFIG_DIR / "routing.yaml"
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,7 @@ from orchestai.configuration import add_config_flags, apply_flags, load_yaml_con
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.envs.prompt_features import CommonPrefixStripper, tfidf_features
 from orchestai.envs.routerbench_data import RouterBenchData, load_routerbench_folder, split_prompts
-from orchestai.paths import CONFIG_DIR
-from orchestai.routing.config import RoutingConfig
+from orchestai.routing.config import DEFAULT_ROUTING_CONFIG, RoutingConfig
 from orchestai.routing.curves import aiq, cost_to_reach, hull_quality_at, non_decreasing_hull
 from orchestai.routing.routers import DEFAULT_COST_WEIGHTS, dataset_best_router, knn_router, oracle_router
 from orchestai.routing.table import OutcomeTable
@@ -66,21 +65,44 @@ def router_sweeps(
     else:
         log(f"  kNN on embeddings skipped: {EMBEDDINGS_EXTRA_HINT}")
     if config.ppo_timesteps > 0:
-        from orchestai.routing.ppo_router import greedy_choices, train_ppo_router
-
-        ppo: Sweep = []
-        for weight in config.ppo_cost_weights:
-            started = time.perf_counter()
-            model = train_ppo_router(config, data, weight)
-            ppo.append(greedy_choices(model, config, data, weight))
-            cost, quality = test_table.point(ppo[-1])
-            log(
-                f"  PPO router at cost weight {weight:g}: {config.ppo_timesteps} steps in {time.perf_counter() - started:.0f}s, held-out cost ${cost:.5f}, quality {quality:.3f}"
-            )
-        sweeps["PPO (PlannerPolicy)"] = ppo
+        sweeps["PPO (PlannerPolicy)"] = ppo_router_sweep(config, data, test_table, log)
     oracle = oracle_router(test_table)
     sweeps["oracle (best model per prompt)"] = [oracle.choose(w) for w in weights]
     return test_table, sweeps
+
+
+def ppo_router_sweep(
+    config: RoutingConfig, data: RouterBenchData, test_table: OutcomeTable, log: Callable[[str], Any] = print
+) -> Sweep:
+    """Train one PPO router per configured cost weight; each one's greedy choices on the held-out prompts."""
+    from orchestai.routing.ppo_router import greedy_choices, train_ppo_router
+
+    sweep: Sweep = []
+    for weight in config.ppo_cost_weights:
+        started = time.perf_counter()
+        model = train_ppo_router(config, data, weight)
+        sweep.append(greedy_choices(model, config, data, weight))
+        cost, quality = test_table.point(sweep[-1])
+        log(
+            f"  PPO router at cost weight {weight:g}: {config.ppo_timesteps} steps in {time.perf_counter() - started:.0f}s, held-out cost ${cost:.5f}, quality {quality:.3f}"
+        )
+    return sweep
+
+
+def ppo_router_points(config: RoutingConfig, log: Callable[[str], Any] = print) -> dict[str, float]:
+    """The PPO routers alone (what a sweep over ``ppo_cost_weights`` runs): held-out cost and quality per cost weight.
+
+    Keys ``cost_usd@W`` and ``quality@W`` for each configured weight W (mean over the
+    held-out prompts of the configured split).
+    """
+    data = load_routerbench_folder(config.data_dir)
+    _, test = split_prompts(data.prompts, config.test_fraction, config.split_seed)
+    test_table = OutcomeTable.of(test, data.models)
+    points: dict[str, float] = {}
+    for weight, choices in zip(config.ppo_cost_weights, ppo_router_sweep(config, data, test_table, log), strict=True):
+        cost, quality = test_table.point(choices)
+        points[f"cost_usd@{weight:g}"], points[f"quality@{weight:g}"] = float(cost), float(quality)
+    return points
 
 
 def summarize(
@@ -198,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         default="orchestai/RouterBench-v0",
         help="the replay env of recorded outcomes (default orchestai/RouterBench-v0)",
     )
-    default_config = CONFIG_DIR / "routing.yaml"
+    default_config = DEFAULT_ROUTING_CONFIG
     parser.add_argument("--config", type=Path, default=default_config, help=f"YAML configuration (default: {default_config})")
     add_config_flags(
         parser,
