@@ -219,3 +219,36 @@ def test_every_command_has_a_description_and_builds_its_configuration_into_the_t
         assert command.name == name and command.description
         built = command.build(None, {}, tmp_path / name)
         assert Path(built.out_dir) == tmp_path / name
+
+
+@pytest.mark.slow
+def test_a_routing_sweep_over_cost_weights_gives_the_report_ppo_points(tmp_path: Path):
+    from orchestai.routing.report import ppo_router_points
+    from orchestai.sweep.commands import COMMANDS
+
+    from .conftest import shared_data_or_skip
+
+    folder = str(shared_data_or_skip("routerbench"))
+    flags = {
+        "data_dir": folder, "ppo_timesteps": 512, "ppo_n_envs": 1, "ppo_n_steps": 64, "ppo_batch_size": 64,
+        "embeddings": "no", "ppo_prompt_features": "words", "cache_dir": str(tmp_path / "cache"),
+    }  # fmt: skip
+    config = from_mapping(
+        SweepConfig,
+        {
+            "command": "routing.ppo",
+            "flags": flags,
+            "grid": {"ppo_cost_weights": [[0.0], [1000.0]]},
+            "out_dir": str(tmp_path / "s"),
+        },
+    )
+    results = run_sweep(config, log=lambda line: None)
+    assert [r.status for r in results] == ["ok", "ok"]
+    free, priced = (r.metrics for r in results)
+    assert set(free) == {"cost_usd", "quality"} and 0.0 < free["quality"] <= 1.0
+    assert priced["cost_usd"] < free["cost_usd"]  # a high cost weight routes to cheaper models
+    together = COMMANDS["routing.ppo"].build(None, {**flags, "ppo_cost_weights": [0.0, 1000.0]}, tmp_path / "together")
+    assert ppo_router_points(together, log=lambda line: None) == [
+        (0.0, free["cost_usd"], free["quality"]),
+        (1000.0, priced["cost_usd"], priced["quality"]),
+    ]

@@ -89,19 +89,19 @@ def ppo_router_sweep(
     return sweep
 
 
-def ppo_router_points(config: RoutingConfig, log: Callable[[str], Any] = print) -> dict[str, float]:
-    """The PPO routers alone (what a sweep over ``ppo_cost_weights`` runs): held-out cost and quality per cost weight.
+def ppo_router_points(config: RoutingConfig, log: Callable[[str], Any] = print) -> list[tuple[float, float, float]]:
+    """The PPO routers alone (what a sweep over ``ppo_cost_weights`` runs): ``(cost weight, held-out cost, quality)`` each.
 
-    Keys ``cost_usd@W`` and ``quality@W`` for each configured weight W (mean over the
-    held-out prompts of the configured split).
+    Cost is the mean USD per held-out prompt of the configured split, quality the mean
+    recorded score of the chosen models.
     """
     data = load_routerbench_folder(config.data_dir)
     _, test = split_prompts(data.prompts, config.test_fraction, config.split_seed)
     test_table = OutcomeTable.of(test, data.models)
-    points: dict[str, float] = {}
+    points = []
     for weight, choices in zip(config.ppo_cost_weights, ppo_router_sweep(config, data, test_table, log), strict=True):
         cost, quality = test_table.point(choices)
-        points[f"cost_usd@{weight:g}"], points[f"quality@{weight:g}"] = float(cost), float(quality)
+        points.append((float(weight), float(cost), float(quality)))
     return points
 
 

@@ -118,8 +118,16 @@ def _routing_ppo(config: Any, out_dir: Path, log: Log) -> Metrics:
     from orchestai.routing.report import ppo_router_points
 
     points = ppo_router_points(config, log)
-    write_json_atomic(out_dir / "ppo_router_points.json", points)
-    return points
+    write_json_atomic(
+        out_dir / "ppo_router_points.json", [dict(zip(("cost_weight", "cost_usd", "quality"), p, strict=True)) for p in points]
+    )
+    if len(points) == 1:  # a sweep over the cost weight: one router per trial
+        return {"cost_usd": points[0][1], "quality": points[0][2]}
+    return {
+        f"{name}@{weight:g}": value
+        for weight, cost, quality in points
+        for name, value in (("cost_usd", cost), ("quality", quality))
+    }
 
 
 def _build_evaluation(config_file: Path | None, flags: dict[str, Any], out_dir: Path) -> Any:
