@@ -102,18 +102,21 @@ def test_planner_and_neighbour_comparison_end_to_end(tmp_path: Path):
     )  # fmt: skip
     assert train.returncode == 0, train.stderr
     checkpoint = out / "phase1_best_model_60.pth"
-    results = compare_planners(checkpoint, embeddings="no", log=lambda *_: None)
+    grouped = compare_planners(checkpoint, embeddings="no", log=lambda *_: None)
+    results = grouped["all"]
     assert set(results) == {"planner", "neighbour (bag of words)"}
     # three plan shapes, each named by its words: both planners get them all right
     assert results["neighbour (bag of words)"]["exact_plan"] == 1.0
     assert results["planner"]["node_f1_record"] > 0.9
-    assert "link F1 (GNN4TaskPlan)" in format_table(results)
+    assert "link F1 (GNN4TaskPlan)" in format_table(grouped)
+    by_steps = [g for g in grouped if g.endswith(("step", "steps"))]
+    assert by_steps and sum(grouped["_records"][g]["records"] for g in by_steps) == grouped["_records"]["all"]["records"]
     cli = subprocess.run(
         [sys.executable, "-m", "orchestai.evaluate.planning", "--checkpoint", str(checkpoint), "--embeddings", "no",
          "--json", str(tmp_path / "table.json")], capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
-    assert json.loads((tmp_path / "table.json").read_text())["planner"]["valid_dag"] == 1.0
+    assert json.loads((tmp_path / "table.json").read_text())["all"]["planner"]["valid_dag"] == 1.0
     plan = subprocess.run(
         [sys.executable, "-m", "orchestai.plan", "find and book a train 99 then pay", "--checkpoint", str(checkpoint)],
         capture_output=True, text=True, timeout=600,

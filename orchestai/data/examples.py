@@ -67,3 +67,12 @@ def split_examples(
     """A seeded random split into training and validation examples (:func:`split_indices`)."""
     train, val = split_indices(len(examples), val_fraction, seed)
     return [examples[i] for i in train], [examples[i] for i in val]
+
+
+def held_out_types(examples: Sequence[PlanExample], fraction: float, seed: int) -> set[int]:
+    """A seeded ``fraction`` of the task types the examples use: left out of training entirely (a zero-shot test)."""
+    used = sorted({t for e in examples for t in e.types})
+    n = int(round(len(used) * fraction))
+    if n == 0:
+        return set()
+    return {int(t) for t in np.random.default_rng(seed).choice(used, size=n, replace=False)}

@@ -9,7 +9,7 @@ Every problem raises :class:`LogValidationError` naming the file, record and fie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestai.data.examples import PlanExample
@@ -21,18 +21,61 @@ from orchestai.world.workflow import topological_order
 
 @dataclass(frozen=True)
 class TaskBenchData:
-    """Plans of a TaskBench-format file and the tool catalogue they index into."""
+    """Plans of a TaskBench-format file, the tool catalogue they index into, its descriptions and tool graph.
+
+    ``descriptions[t]`` is tool t's ``desc`` in ``tool_desc.json`` ("" without one);
+    ``allowed_edges`` are the ``[source, target]`` tool indices of ``graph_desc.json``'s
+    links (empty when the folder has no graph).
+    """
 
     examples: list[PlanExample]
     type_names: list[str]
+    descriptions: list[str] = field(default_factory=list)
+    allowed_edges: list[list[int]] = field(default_factory=list)
+
+
+def _read_json_file(path: Path) -> object:
+    try:
+        return parse_json(read_text(path), str(path))
+    except InputFileError as error:
+        raise LogValidationError(str(path), error.problem, line=error.line) from None
+
+
+def read_tool_descriptions(path: str | Path) -> dict[str, str]:
+    """Each tool's ``desc`` in a TaskBench ``tool_desc.json`` (tools without one are left out)."""
+    data = _read_json_file(Path(path))
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    described = {}
+    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            text = node.get("desc", "")
+            if not isinstance(text, str):
+                raise LogValidationError(str(path), "a tool's desc must be a string", i, field=f"nodes[{i}].desc")
+            described[node["id"]] = " ".join(text.split())
+    return described
+
+
+def read_tool_graph(path: str | Path, index: dict[str, int]) -> list[list[int]]:
+    """The ``[source, target]`` tool indices of a TaskBench ``graph_desc.json``'s ``links``."""
+    data = _read_json_file(Path(path))
+    links = data.get("links") if isinstance(data, dict) else None
+    if not isinstance(links, list):
+        raise LogValidationError(str(path), 'expected {"links": [{"source": ..., "target": ...}, ...]}', field="links")
+    edges = []
+    for k, link in enumerate(links):
+        ends = [link.get(e) if isinstance(link, dict) else None for e in ("source", "target")]
+        for end, name in zip(("source", "target"), ends, strict=True):
+            if name not in index:
+                raise LogValidationError(
+                    str(path), f"unknown tool {name!r} (not in the catalogue)", k, field=f"links[{k}].{end}"
+                )
+        edges.append([index[ends[0]], index[ends[1]]])  # type: ignore[index]
+    return [list(e) for e in sorted({(s, t) for s, t in edges})]
 
 
 def read_tool_catalogue(path: str | Path) -> list[str]:
     """Tool names of a TaskBench ``tool_desc.json`` (``{"nodes": [{"id": ...}]}``)."""
-    try:
-        data = parse_json(read_text(path), str(path))
-    except InputFileError as error:
-        raise LogValidationError(str(path), error.problem, line=error.line) from None
+    data = _read_json_file(Path(path))
     nodes = data.get("nodes") if isinstance(data, dict) else None
     if not isinstance(nodes, list):
         raise LogValidationError(str(path), 'expected {"nodes": [{"id": ...}, ...]}', field="nodes")
@@ -68,7 +111,10 @@ def load_taskbench(path: str | Path, type_names: list[str] | None = None, max_su
         type_names = sorted(names)
     index = {name: i for i, name in enumerate(type_names)}
     examples = [_parse(record, i, str(path), index, max_subtasks) for i, _, record in raw_records]
-    return TaskBenchData(examples=examples, type_names=list(type_names))
+    catalogue, graph = path.parent / "tool_desc.json", path.parent / "graph_desc.json"
+    described = read_tool_descriptions(catalogue) if catalogue.exists() else {}
+    allowed = read_tool_graph(graph, index) if graph.exists() else []
+    return TaskBenchData(examples, list(type_names), [described.get(n, "") for n in type_names], allowed)
 
 
 def _parse(record: object, i: int, path: str, index: dict[str, int], max_subtasks: int) -> PlanExample:

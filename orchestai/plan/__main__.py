@@ -34,6 +34,20 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("command line", "edge_threshold", "must be within (0, 1)")
         plan = plan_instruction(args.instruction, args.checkpoint, edge_threshold=args.edge_threshold)
         print(json.dumps(plan, indent=2))
+        if plan["familiarity"]["unfamiliar"]:
+            known = plan["familiarity"]
+            print(
+                "warning: this request looks unlike the planner's training requests "
+                f"(step-count probability {known['step_count_probability']:.2f}"
+                + (
+                    f", similarity {known['nearest_training_similarity']:.2f} to the nearest one, "
+                    f"below the 1st percentile {known['training_low_similarity']:.2f} of training requests"
+                    if "nearest_training_similarity" in known
+                    else ""
+                )
+                + "): check the plan",
+                file=sys.stderr,
+            )
         if args.dot:
             write_text_atomic(args.dot, plan_to_dot(plan))
             print(f"wrote {args.dot}", file=sys.stderr)

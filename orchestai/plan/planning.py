@@ -5,58 +5,107 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from orchestai.data.examples import PlanExample
 from orchestai.planner.checkpoint import load_planner
 from orchestai.planner.inference import predict_plans
 from orchestai.planner.model import PlannerModel
 from orchestai.planner.tensors import tensorize
+from orchestai.planner.text_inputs import builder_for_checkpoint
+
+
+class InstructionPlanner:
+    """A loaded planner that turns instructions into plans (load once, plan many: what ``orchestai.plan`` runs).
+
+    ``checkpoint`` is a planner checkpoint path (Phase 1 or Phase 2) or a loaded
+    :class:`PlannerModel`. When the planner chooses models and ``world`` (a
+    :class:`~orchestai.world.world.World`, by default the bundled one if its names
+    match the checkpoint) is known, each subtask gets its expected cost. A planner
+    trained with a retrieval memory also says how familiar a request looks
+    (:func:`familiarity`).
+    """
+
+    def __init__(self, checkpoint: str | Path | PlannerModel, world: Any = None, edge_threshold: float = 0.5) -> None:
+        stored: dict[str, Any] = {}
+        if isinstance(checkpoint, PlannerModel):
+            self.model, self.source = checkpoint, "<model>"
+        else:
+            self.model, stored = load_planner(checkpoint)
+            self.source = str(checkpoint)
+        vocabulary = self.model.vocabulary
+        if world is None and vocabulary.n_models:
+            from orchestai.world.world import World
+
+            candidate = World.load()
+            if candidate.names_signature() == {"task_types": vocabulary.type_names, "models": vocabulary.model_names}:
+                world = candidate
+        self.world = world
+        self.edge_threshold = edge_threshold
+        # free text is encoded in memory only: one request must not rewrite a data set's cache
+        self.builder = builder_for_checkpoint(self.model, stored, cache_dir=None)
+
+    def plan(self, instruction: str) -> dict[str, Any]:
+        """Plan ``instruction``: a dict with the execution-log schema's field names."""
+        model, vocabulary, world = self.model, self.model.vocabulary, self.world
+        example = PlanExample("plan", instruction, (), (), (), (), ())
+        batch = tensorize([example], vocabulary, self.builder)
+        plan = predict_plans(model, batch, self.edge_threshold)[0]
+        subtasks = []
+        total = 0.0
+        for i, (t, parents) in enumerate(zip(plan.types, plan.parents, strict=True)):
+            input_tokens, output_tokens = vocabulary.default_tokens[t]
+            subtask: dict[str, Any] = {
+                "id": f"s{i}",
+                "type": vocabulary.type_names[t],
+                "depends_on": [f"s{p}" for p in parents],
+                "model": vocabulary.model_names[plan.models[i]] if vocabulary.n_models else None,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+            }
+            if world is not None and vocabulary.n_models:
+                cost = world.expected_cost(plan.models[i], input_tokens, output_tokens)
+                subtask["expected_cost_usd"] = cost
+                total += cost
+            subtasks.append(subtask)
+        result: dict[str, Any] = {"instruction": instruction, "subtasks": subtasks, "checkpoint": self.source}
+        if world is not None and vocabulary.n_models:
+            result["expected_cost_usd"] = total
+        result["familiarity"] = familiarity(model, batch, len(plan.types), self.builder, instruction)
+        return result
+
+
+def familiarity(model: PlannerModel, batch: Any, n_steps: int, builder: Any, instruction: str) -> dict[str, Any]:
+    """How much a request looks like the planner's training requests.
+
+    ``step_count_probability``: the planner's probability of the number of steps it
+    decoded; ``nearest_training_similarity``: the cosine similarity to the most similar
+    training request (with a retrieval memory), against ``training_low_similarity``, the
+    1st percentile of the training requests' own nearest similarities. ``unfamiliar`` is
+    true when the request is less similar than that to every training request, or the
+    step count is less likely than not.
+    """
+    with torch.no_grad():
+        _, type_logits, _ = model.plan_heads(batch.tokens, batch.inputs)
+    p_none = type_logits[0].softmax(-1)[:, model.none_class]
+    probability = float(torch.prod(1 - p_none[:n_steps]) * (p_none[n_steps] if n_steps < len(p_none) else 1.0))
+    result: dict[str, Any] = {"step_count_probability": round(probability, 4)}
+    unfamiliar = probability < 0.5
+    memory = builder.memory
+    if memory is not None:
+        similarity = float(memory.nearest(builder.request_vectors([instruction]))[0])
+        result["nearest_training_similarity"] = round(similarity, 4)
+        result["training_low_similarity"] = round(memory.nearest_quantile, 4)
+        unfamiliar = unfamiliar or similarity < memory.nearest_quantile
+    result["unfamiliar"] = bool(unfamiliar)
+    return result
 
 
 def plan_instruction(
     instruction: str, checkpoint: str | Path | PlannerModel, world: Any = None, edge_threshold: float = 0.5
 ) -> dict[str, Any]:
-    """Plan ``instruction``: a dict with the execution-log schema's field names.
-
-    ``checkpoint`` is a planner checkpoint path (Phase 1 or Phase 2) or a loaded
-    :class:`PlannerModel`. When the planner chooses models and ``world`` (a
-    :class:`~orchestai.world.world.World`, by default the bundled one if its names
-    match the checkpoint) is known, each subtask gets its expected cost.
-    """
-    if isinstance(checkpoint, PlannerModel):
-        model, source = checkpoint, "<model>"
-    else:
-        model, _ = load_planner(checkpoint)
-        source = str(checkpoint)
-    vocabulary = model.vocabulary
-    if world is None and vocabulary.n_models:
-        from orchestai.world.world import World
-
-        candidate = World.load()
-        if candidate.names_signature() == {"task_types": vocabulary.type_names, "models": vocabulary.model_names}:
-            world = candidate
-    example = PlanExample("plan", instruction, (), (), (), (), ())
-    plan = predict_plans(model, tensorize([example], vocabulary), edge_threshold)[0]
-    subtasks = []
-    total = 0.0
-    for i, (t, parents) in enumerate(zip(plan.types, plan.parents, strict=True)):
-        input_tokens, output_tokens = vocabulary.default_tokens[t]
-        subtask: dict[str, Any] = {
-            "id": f"s{i}",
-            "type": vocabulary.type_names[t],
-            "depends_on": [f"s{p}" for p in parents],
-            "model": vocabulary.model_names[plan.models[i]] if vocabulary.n_models else None,
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-        }
-        if world is not None and vocabulary.n_models:
-            cost = world.expected_cost(plan.models[i], input_tokens, output_tokens)
-            subtask["expected_cost_usd"] = cost
-            total += cost
-        subtasks.append(subtask)
-    result: dict[str, Any] = {"instruction": instruction, "subtasks": subtasks, "checkpoint": source}
-    if world is not None and vocabulary.n_models:
-        result["expected_cost_usd"] = total
-    return result
+    """Plan one instruction (see :class:`InstructionPlanner`)."""
+    return InstructionPlanner(checkpoint, world, edge_threshold).plan(instruction)
 
 
 def plan_to_dot(plan: dict[str, Any]) -> str:

@@ -51,7 +51,10 @@ def load_planner_data(
         if data is None:
             raise ConfigError("command line", "data", "--format taskbench needs --data PATH (a TaskBench-format file)")
         loaded_plans = load_taskbench(data)
-        return PlannerData(loaded_plans.examples, vocabulary_for_catalogue(loaded_plans.type_names, f"taskbench {data}"), data)
+        vocabulary = vocabulary_for_catalogue(
+            loaded_plans.type_names, f"taskbench {data}", loaded_plans.descriptions, loaded_plans.allowed_edges
+        )
+        return PlannerData(loaded_plans.examples, vocabulary, data)
 
     from orchestai.data.generate import ensure_default_logs
     from orchestai.logs.io import load_logs

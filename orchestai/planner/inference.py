@@ -24,11 +24,9 @@ def predict_plans(model: PlannerModel, batch: PlanTensors, edge_threshold: float
     model.eval()
     plans: list[Plan] = []
     for start in range(0, len(batch), chunk):
-        encoding = model.encode(batch.tokens[start : start + chunk])
-        slots = model.decompose(encoding)
-        plans.extend(
-            decode_plans(model, encoding.summary, model.type_head(slots.states), model.edge_logits(slots), edge_threshold)
-        )
+        part = batch.select(slice(start, start + chunk))
+        encoding, type_logits, edge_logits = model.plan_heads(part.tokens, part.inputs)
+        plans.extend(decode_plans(model, encoding.summary, type_logits, edge_logits, edge_threshold))
     return plans
 
 
@@ -42,17 +40,62 @@ def decode_plans(
 ) -> list[Plan]:
     """Plans from the heads' outputs for a batch (see :func:`predict_plans`)."""
     vocabulary = model.vocabulary
+    allowed = vocabulary.allowed_matrix()
+    allowed_np = allowed.numpy() if allowed is not None else None
+    constrained = allowed_np is not None or not vocabulary.repeat_types
+    log_probabilities = torch.log_softmax(type_logits.float(), -1).numpy()
     type_ids = type_logits.argmax(-1).numpy()
     edge_probabilities = torch.sigmoid(edge_logits).numpy()
     decoded = []
     for k in range(len(type_ids)):
-        ends = np.flatnonzero(type_ids[k] == model.none_class)
-        n = int(ends[0]) if len(ends) else vocabulary.max_subtasks
-        types = tuple(int(t) for t in type_ids[k, :n])
-        decoded.append((types, tuple(decode_dag(edge_probabilities[k], n, edge_threshold))))
+        if constrained:
+            types = beam_types(log_probabilities[k], model.none_class, allowed_np, vocabulary.repeat_types)
+        else:
+            ends = np.flatnonzero(type_ids[k] == model.none_class)
+            types = tuple(int(t) for t in type_ids[k, : int(ends[0]) if len(ends) else vocabulary.max_subtasks])
+        n = len(types)
+        probabilities = edge_probabilities[k]
+        if allowed_np is not None:  # only edges the catalogue's graph allows
+            probabilities = probabilities.copy()
+            probabilities[:n, :n] *= allowed_np[np.ix_(types, types)]
+        decoded.append((types, tuple(decode_dag(probabilities, n, edge_threshold))))
     if vocabulary.n_models:
         return _choose_models(model, summary, decoded)
     return [Plan(types, parents, tuple(-1 for _ in types)) for types, parents in decoded]
+
+
+def beam_types(
+    log_probabilities: np.ndarray, none_class: int, allowed: np.ndarray | None, repeats: bool, width: int = 4
+) -> tuple[int, ...]:
+    """The most likely type sequence of one plan (``(N, T+1)`` slot log-probabilities) under the catalogue's rules.
+
+    The plan's length is decided first, on the marginal "is there a step here" (it ends at
+    the first slot whose "no subtask" probability exceeds one half: a slot unsure *which*
+    tool comes next is still sure *that* one does); then a beam search picks the types
+    slot by slot: without ``repeats`` no type occurs twice, and with a graph
+    (``allowed[i, j]``: type i may feed type j) a step after the first must be fed by an
+    earlier one, unless no type could be.
+    """
+    ends = np.flatnonzero(log_probabilities[:, none_class] > np.log(0.5))
+    length = int(ends[0]) if len(ends) else log_probabilities.shape[0]
+    beams: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
+    for slot in range(length):
+        candidates: list[tuple[float, tuple[int, ...]]] = []
+        for score, types in beams:
+            step = log_probabilities[slot, :none_class].copy()
+            if not repeats and types:
+                step[list(types)] = -np.inf
+            if allowed is not None and types:
+                fed = allowed[list(types)].any(0)
+                if fed.any():
+                    step[~fed] = -np.inf
+            for t in np.argsort(-step)[:width]:
+                if np.isfinite(step[t]):
+                    candidates.append((score + float(step[t]), (*types, int(t))))
+        if not candidates:
+            break
+        beams = sorted(candidates, key=lambda c: -c[0])[:width]
+    return beams[0][1]
 
 
 def _choose_models(model: PlannerModel, summary: torch.Tensor, decoded: list[tuple[tuple[int, ...], tuple]]) -> list[Plan]:

@@ -48,7 +48,7 @@ def compute_losses(
     order), also the routing loss, reading the summaries the batch's forward pass
     computed, added with ``lambda_decision``.
     """
-    out = model(batch.tokens, batch.types, batch.features)
+    out = model(batch.tokens, batch.types, batch.features, batch.inputs)
     losses = losses_from_outputs(model, out, batch, weights)
     if decisions is not None and len(decisions):
         losses["decision"] = decision_losses(model, decisions, out["summary"][decisions.log_index])[0]

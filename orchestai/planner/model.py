@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
 from orchestai.configuration import require
-from orchestai.envs.tokenizer import SENTENCE_END_ID
+from orchestai.envs.tokenizer import SENTENCE_END_ID, HashTokenizer
 from orchestai.planner.routing import RoutingBranches, current_type, selector_features
 from orchestai.world.workflow import SELECTOR_FEATURES
 
@@ -18,6 +19,8 @@ NEG_INF = -1e9  # logit of a masked choice: finite, so softmax and entropy stay 
 MAX_SENTENCES = 64  # sentence-index embeddings (later sentences share the last one)
 MAX_SENTENCE_LENGTH = 64  # position-within-sentence embeddings
 SENTENCE_BIAS_SCALE = 10.0
+ENCODERS = ("words", "minilm")  # the text encoders of PlannerConfig.encoder
+TEXT_DIM = 384  # width of the pretrained encoder's states (all-MiniLM-L6-v2)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class PlannerConfig:
     n_heads: int = 4
     dropout: float = 0.1
     routing_hidden: int = 64  # width of the routing branches (orchestai.planner.routing)
+    encoder: str = field(default="words", metadata={"choices": ENCODERS})
+    grounding: bool = False
+    retrieval_k: int = 0
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
@@ -42,6 +48,8 @@ class PlannerConfig:
         require(self.slot_layers >= 0, "slot_layers", "must be >= 0")
         require(0.0 <= self.dropout < 1.0, "dropout", "must be within [0, 1)")
         require(self.routing_hidden >= 1, "routing_hidden", "must be >= 1")
+        require(self.encoder in ENCODERS, "encoder", f"must be one of {', '.join(ENCODERS)}")
+        require(0 <= self.retrieval_k <= 64, "retrieval_k", "must be within [0, 64] (0: no retrieval prior)")
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,10 @@ class PlannerVocabulary:
     max_tokens: int = 512
     max_subtasks: int = 32
     extra: dict[str, str] = field(default_factory=dict)  # provenance, e.g. {"source": "world"}
+    descriptions: list[str] = field(default_factory=list)  # one line per type (the catalogue's), for grounding
+    # [parent type, child type] pairs the catalogue's graph allows (empty: no graph given)
+    allowed_edges: list[list[int]] = field(default_factory=list)
+    repeat_types: bool = True  # whether a plan may use a type twice (False where training plans almost never do)
 
     @property
     def n_types(self) -> int:
@@ -74,6 +86,30 @@ class PlannerVocabulary:
         """Number of worker models."""
         return len(self.model_names)
 
+    def allowed_matrix(self) -> torch.Tensor | None:
+        """``(T, T)`` bool: which type may feed which, where the catalogue gives a graph (else ``None``)."""
+        if not self.allowed_edges:
+            return None
+        matrix = torch.zeros(self.n_types, self.n_types, dtype=torch.bool)
+        for parent, child in self.allowed_edges:
+            matrix[parent, child] = True
+        return matrix
+
+
+class PlanInputs(NamedTuple):
+    """What the planner reads besides the hashed words, where configured (``None`` fields are absent).
+
+    ``text`` ``(B, L, 384)`` are the pretrained encoder's token states (``text_pad``
+    True at padding, ``text_sentence`` each token's sentence index), ``prior`` ``(B, N,
+    T+1)`` the retrieval prior: for each slot, the similarity-weighted share of the
+    nearest training plans with each type (or no subtask) there.
+    """
+
+    text: torch.Tensor | None = None
+    text_pad: torch.Tensor | None = None
+    text_sentence: torch.Tensor | None = None
+    prior: torch.Tensor | None = None
+
 
 class Encoding(NamedTuple):
     """The encoder's output for a batch of instructions."""
@@ -83,6 +119,7 @@ class Encoding(NamedTuple):
     summary: torch.Tensor  # (B, d) the instruction summary (see PlannerModel.summarize)
     sentence: torch.Tensor  # (B, L) sentence index of each token
     words: torch.Tensor  # (B, L, d) the plain word embeddings (no position, no context)
+    raw: torch.Tensor | None = None  # (B, L, 384) the pretrained encoder's own token states (minilm only)
 
 
 class Slots(NamedTuple):
@@ -172,6 +209,10 @@ class PlannerModel(nn.Module):
     """
 
     capable: torch.Tensor  # (T, M) bool buffer: which models can do which type
+    catalogue: torch.Tensor  # (T, 384 or d) grounding only: the entries' embedded descriptions (minilm)
+    catalogue_tokens: torch.Tensor  # (T, 32) grounding only: the entries' hashed words (words encoder)
+    seen_types: torch.Tensor  # (T,) bool, grounding only: which entries the training plans use
+    allowed: torch.Tensor  # (T, T) float, where the catalogue gives a graph: which type may feed which
 
     def __init__(self, config: PlannerConfig, vocabulary: PlannerVocabulary) -> None:
         super().__init__()
@@ -210,7 +251,48 @@ class PlannerModel(nn.Module):
         # subtask ("step 3"), once for what it refers to ("using steps 1 and 2")
         self.label_query = nn.Parameter(torch.randn(1, 1, d))
         self.reference_query = nn.Parameter(torch.randn(1, 1, d))
-        self.type_head = nn.Linear(d, vocabulary.n_types + 1)
+        self.type_head = nn.Linear(d, vocabulary.n_types + 1) if not config.grounding else None
+        if config.encoder == "minilm":
+            self.text_projection = nn.Linear(TEXT_DIM, d)
+        if config.grounding:
+            # each slot is scored against every catalogue entry's embedded description (a
+            # unit vector of the pretrained encoder, or the mean word embedding of its words)
+            catalogue_dim = TEXT_DIM if config.encoder == "minilm" else d
+            self.register_buffer("catalogue", torch.zeros(vocabulary.n_types, catalogue_dim))
+            self.catalogue_projection = nn.Linear(catalogue_dim, d)
+            self.type_query = nn.Linear(d, d)
+            self.type_bias = nn.Parameter(torch.zeros(vocabulary.n_types))
+            # entries the training plans use: in training, the others get no logit (no gradient
+            # pushes an unseen entry's bias or key away), so at inference they compete on
+            # their descriptions alone
+            self.register_buffer("seen_types", torch.ones(vocabulary.n_types, dtype=torch.bool))
+            self.grounding_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+            self.none_head = nn.Linear(d, 1)
+            if config.encoder == "minilm":
+                # each slot also reads the pretrained encoder's own states and compares what it
+                # read with the descriptions in that space: no learned map stands between a
+                # request's words and an entry never seen in training
+                self.raw_query = nn.Linear(d, d)
+                self.raw_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+            words = HashTokenizer(vocabulary.vocab_size, 32)
+            described = [
+                vocabulary.descriptions[t] if t < len(vocabulary.descriptions) else "" for t in range(vocabulary.n_types)
+            ]
+            tokens = [
+                words.encode(f"{name.replace('_', ' ')}: {text}")
+                for name, text in zip(vocabulary.type_names, described, strict=True)
+            ]
+            self.register_buffer(
+                "catalogue_tokens",
+                torch.as_tensor(np.stack(tokens)) if tokens else torch.zeros(0, 32, dtype=torch.long),
+                persistent=False,
+            )
+        if config.retrieval_k:
+            self.retrieval_weight = nn.Parameter(torch.full((vocabulary.max_subtasks,), 3.0))
+        allowed = vocabulary.allowed_matrix()
+        if allowed is not None:
+            self.register_buffer("allowed", allowed.float(), persistent=False)
+            self.graph_weight = nn.Parameter(torch.tensor(1.0))
         self.edge_parent = nn.Linear(d, d)
         self.edge_child = nn.Linear(d, d)
         # plans are sparse: start with low edge probabilities (this also keeps the DAG loss small)
@@ -234,8 +316,14 @@ class PlannerModel(nn.Module):
         return self.vocabulary.n_types
 
     # -- parts -------------------------------------------------------------------------
-    def encode(self, tokens: torch.Tensor) -> Encoding:
-        """Encode token ids ``(B, L)`` (the all-padding tail of the batch is dropped)."""
+    def encode(self, tokens: torch.Tensor, inputs: PlanInputs | None = None) -> Encoding:
+        """Encode token ids ``(B, L)`` (the all-padding tail of the batch is dropped).
+
+        With ``encoder: minilm`` the states come from the pretrained encoder's token states
+        in ``inputs`` (projected; the hashed words still give the summary the selector reads).
+        """
+        if self.config.encoder == "minilm":
+            return self._encode_text(tokens, inputs)
         tokens = tokens.long()
         length = int((tokens != 0).sum(1).max().clamp(min=1))
         tokens = tokens[:, :length]  # drop the all-padding tail of the batch
@@ -254,6 +342,25 @@ class PlannerModel(nn.Module):
             x = conv(x, keep)
         x = self.encoder_norm(x)
         return Encoding(x, pad, self.summarize(tokens), sentence.clamp(max=MAX_SENTENCES - 1), words)
+
+    def _encode_text(self, tokens: torch.Tensor, inputs: PlanInputs | None) -> Encoding:
+        if inputs is None or inputs.text is None or inputs.text_pad is None or inputs.text_sentence is None:
+            raise ValueError("this planner reads the pretrained encoder's token states (encoder: minilm); none were given")
+        pad = inputs.text_pad.bool()
+        length = int((~pad).sum(1).max().clamp(min=1))
+        pad = pad[:, :length]
+        keep = (~pad).unsqueeze(-1).float()
+        sentence = inputs.text_sentence[:, :length].long().clamp(min=0, max=MAX_SENTENCES - 1)
+        words = self.text_projection(inputs.text[:, :length].float()) * keep
+        positions = torch.arange(length, device=words.device)
+        x = (
+            words
+            + self.position_embedding(positions.clamp(max=self.vocabulary.max_tokens - 1))
+            + self.sentence_embedding(sentence)
+        ) * keep
+        for conv in self.convs:
+            x = conv(x, keep)
+        return Encoding(self.encoder_norm(x), pad, self.summarize(tokens), sentence, words, inputs.text[:, :length].float())
 
     def summarize(self, tokens: torch.Tensor) -> torch.Tensor:
         """The instruction summary ``(B, d)`` alone: what the model selector (and PPO) reads.
@@ -286,13 +393,76 @@ class PlannerModel(nn.Module):
             slots = self.slot_encoder(slots)
         return Slots(self.slot_norm(slots), label, reference)
 
-    def edge_logits(self, slots: Slots) -> torch.Tensor:
-        """Edge logits ``(B, N, N)``, ``[b, i, j]`` for i -> j; the diagonal is masked."""
+    def set_seen_types(self, seen: set[int]) -> None:
+        """Mark the catalogue entries the training plans use (grounding): the others get no logit in training."""
+        mask = torch.zeros_like(self.seen_types)
+        mask[sorted(seen)] = True
+        self.seen_types.copy_(mask)
+
+    def set_catalogue(self, vectors: np.ndarray | torch.Tensor) -> None:
+        """Set the catalogue entries' embedded descriptions ``(T, 384)`` (grounding with the minilm encoder)."""
+        self.catalogue.copy_(torch.as_tensor(np.asarray(vectors), dtype=torch.float32))
+
+    def catalogue_keys(self) -> torch.Tensor:
+        """``(T, d)``: each catalogue entry's embedded description, projected (grounding only)."""
+        if self.config.encoder == "minilm":
+            described = self.catalogue
+        else:  # the mean word embedding of the entry's name and description
+            described = nn.functional.embedding_bag(
+                self.catalogue_tokens, self.token_embedding.weight, mode="mean", padding_idx=0
+            )
+        return self.catalogue_projection(described)
+
+    def type_logits(self, slots: Slots, prior: torch.Tensor | None = None, encoding: Encoding | None = None) -> torch.Tensor:
+        """Type logits ``(B, N, T+1)`` (the last class: no subtask).
+
+        With grounding, a slot's score for an entry is the scaled cosine of the slot's
+        query and the entry's embedded description plus the entry's learned bias, so an
+        entry never seen in training can still be chosen from its description; with a
+        retrieval prior, each slot adds its learned weight times the prior's votes.
+        """
+        if self.config.grounding:
+            query = nn.functional.normalize(self.type_query(slots.states), dim=-1)
+            keys = nn.functional.normalize(self.catalogue_keys(), dim=-1)
+            scores = self.grounding_scale.exp() * query @ keys.T + self.type_bias
+            if encoding is not None and encoding.raw is not None and hasattr(self, "raw_query"):
+                attention = self.raw_query(slots.states) @ encoding.words.transpose(1, 2) / math.sqrt(slots.states.shape[-1])
+                attention = attention.masked_fill(encoding.pad.unsqueeze(1), float("-inf")).softmax(-1)
+                read = nn.functional.normalize(attention @ encoding.raw, dim=-1)  # (B, N, 384)
+                scores = scores + self.raw_scale.exp() * read @ nn.functional.normalize(self.catalogue, dim=-1).T
+            if self.training:
+                scores = scores.masked_fill(~self.seen_types, NEG_INF)
+            logits = torch.cat([scores, self.none_head(slots.states)], dim=-1)
+        else:
+            assert self.type_head is not None
+            logits = self.type_head(slots.states)
+        if self.config.retrieval_k and prior is not None:
+            logits = logits + self.retrieval_weight.view(1, -1, 1) * prior[:, : logits.shape[1]]
+        return logits
+
+    def edge_logits(self, slots: Slots, type_logits: torch.Tensor | None = None) -> torch.Tensor:
+        """Edge logits ``(B, N, N)``, ``[b, i, j]`` for i -> j; the diagonal is masked.
+
+        Where the catalogue gives a graph of allowed edges, the probability that slot i's
+        type may feed slot j's (under the predicted type distributions) is added, weighted.
+        """
         parent = self.edge_parent(slots.states + slots.label)
         child = self.edge_child(slots.states + slots.reference)
         scores = parent @ child.transpose(1, 2) / math.sqrt(parent.shape[-1]) + self.edge_bias
+        if type_logits is not None and hasattr(self, "allowed"):
+            p = type_logits[..., : self.vocabulary.n_types].softmax(-1)
+            scores = scores + self.graph_weight * (p @ self.allowed @ p.transpose(1, 2))
         eye = torch.eye(parent.shape[1], dtype=torch.bool, device=parent.device)
         return scores.masked_fill(eye, NEG_INF)
+
+    def plan_heads(
+        self, tokens: torch.Tensor, inputs: PlanInputs | None = None
+    ) -> tuple[Encoding, torch.Tensor, torch.Tensor]:
+        """The encoding, type logits ``(B, N, T+1)`` and edge logits ``(B, N, N)`` of a batch of instructions."""
+        encoding = self.encode(tokens, inputs)
+        slots = self.decompose(encoding)
+        type_logits = self.type_logits(slots, inputs.prior if inputs is not None else None, encoding)
+        return encoding, type_logits, self.edge_logits(slots, type_logits)
 
     def selector_logits(self, summary: torch.Tensor, types: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """Model logits ``(B, K, M)`` for K subtasks of types ``(B, K)`` with features ``(B, K, 6)``.
@@ -331,17 +501,18 @@ class PlannerModel(nn.Module):
         return logits.masked_fill(~obs["action_mask"].bool(), NEG_INF), summary
 
     # -- whole model -------------------------------------------------------------------
-    def forward(self, tokens: torch.Tensor, types: torch.Tensor, features: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, tokens: torch.Tensor, types: torch.Tensor, features: torch.Tensor, inputs: PlanInputs | None = None
+    ) -> dict[str, torch.Tensor]:
         """All heads: type logits ``(B, N, T+1)``, edge logits ``(B, N, N)``, model logits ``(B, N, M)``, and the summary ``(B, d)``.
 
         ``types`` and ``features`` describe the subtasks the selector scores (the true
         ones in training; padded slots are ignored by the losses).
         """
-        encoding = self.encode(tokens)
-        slots = self.decompose(encoding)
+        encoding, type_logits, edge_logits = self.plan_heads(tokens, inputs)
         return {
-            "type_logits": self.type_head(slots.states),
-            "edge_logits": self.edge_logits(slots),
+            "type_logits": type_logits,
+            "edge_logits": edge_logits,
             "model_logits": self.selector_logits(encoding.summary, types, features),
             "summary": encoding.summary,
         }

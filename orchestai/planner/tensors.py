@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ import torch
 from orchestai.data.examples import PlanExample
 from orchestai.envs.log_replay import ReplayedDecisions
 from orchestai.envs.tokenizer import HashTokenizer
-from orchestai.planner.model import PlannerVocabulary
+from orchestai.planner.model import PlanInputs, PlannerVocabulary
 from orchestai.world.workflow import SELECTOR_FEATURES, selector_feature_matrix, subtask_feature_matrix
 
 IGNORE = -100  # target value the cross-entropy losses skip
@@ -33,17 +34,30 @@ class PlanTensors:
     pair_mask: torch.Tensor
     models: torch.Tensor
     n_subtasks: torch.Tensor
+    inputs: PlanInputs = field(default_factory=PlanInputs)  # token states and retrieval prior, where configured
 
     def __len__(self) -> int:
         return self.tokens.shape[0]
 
     def select(self, index: torch.Tensor | slice) -> PlanTensors:
         """The examples at ``index``."""
-        return PlanTensors(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+        t = {f: getattr(self, f)[index] for f in self.__dataclass_fields__ if f != "inputs"}
+        inputs = PlanInputs(*(None if v is None else v[index] for v in self.inputs))
+        return PlanTensors(**t, inputs=inputs)
 
 
-def tensorize(examples: Sequence[PlanExample], vocabulary: PlannerVocabulary) -> PlanTensors:
-    """Pad and stack examples into :class:`PlanTensors`."""
+def tensorize(
+    examples: Sequence[PlanExample],
+    vocabulary: PlannerVocabulary,
+    builder: Any = None,
+    memory_index: Sequence[int] | None = None,
+) -> PlanTensors:
+    """Pad and stack examples into :class:`PlanTensors`.
+
+    ``builder`` (a :class:`~orchestai.planner.text_inputs.PlannerInputsBuilder`) adds the
+    token states and retrieval prior a planner configured for them reads; ``memory_index``
+    is each example's row in the builder's retrieval memory (training examples: left out).
+    """
     tokenizer = HashTokenizer(vocabulary.vocab_size, vocabulary.max_tokens)
     n_slots = vocabulary.max_subtasks
     b = len(examples)
@@ -71,7 +85,14 @@ def tensorize(examples: Sequence[PlanExample], vocabulary: PlannerVocabulary) ->
                 edges[k, parent, child] = 1.0
         pair_mask[k, :n, :n] = ~np.eye(n, dtype=bool)
         models[k, :n] = [m if m >= 0 else IGNORE for m in example.models]
-    return PlanTensors(*(torch.from_numpy(a) for a in (tokens, types, features, edges, pair_mask, models, n_subtasks)))
+    inputs = (
+        builder.inputs([e.instruction for e in examples], memory_index)
+        if builder is not None and builder.needed
+        else PlanInputs()
+    )
+    arrays = {"tokens": tokens, "types": types, "features": features, "edges": edges, "pair_mask": pair_mask}
+    arrays |= {"models": models, "n_subtasks": n_subtasks}
+    return PlanTensors(**{k: torch.from_numpy(v) for k, v in arrays.items()}, inputs=inputs)
 
 
 @dataclass

@@ -42,11 +42,10 @@ def validate(
     plans: list[Plan] = []
     for start in range(0, len(data), 256):
         batch = data.select(slice(start, start + 256))
-        encoding = model.encode(batch.tokens)
-        slots = model.decompose(encoding)
+        encoding, type_logits, edge_logits = model.plan_heads(batch.tokens, batch.inputs)
         out = {
-            "type_logits": model.type_head(slots.states),
-            "edge_logits": model.edge_logits(slots),
+            "type_logits": type_logits,
+            "edge_logits": edge_logits,
             "model_logits": model.selector_logits(encoding.summary, batch.types, batch.features),
         }
         for key, value in losses_from_outputs(model, out, batch, weights).items():

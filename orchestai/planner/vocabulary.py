@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
+from orchestai.data.examples import PlanExample
 from orchestai.planner.model import PlannerVocabulary
 from orchestai.world.world import World
 
@@ -20,15 +22,40 @@ def vocabulary_for_world(world: World) -> PlannerVocabulary:
         max_tokens=world.config.tokenizer.max_tokens,
         max_subtasks=world.config.templates.max_subtasks,
         extra={"source": f"world {world.source}"},
+        descriptions=[type_description(world, t) for t in range(len(world.type_names))],
     )
 
 
-def vocabulary_for_catalogue(type_names: Sequence[str], source: str) -> PlannerVocabulary:
-    """The vocabulary of a tool catalogue with no worker models (TaskBench-format plans)."""
+def type_description(world: World, type_index: int) -> str:
+    """A task type's one-line description: its phrases with their placeholders taken out."""
+    import re
+
+    phrases = world.config.task_types[type_index].phrases
+    return "; ".join(" ".join(re.sub(r"\{\w+\}", "", p).split()) for p in phrases)
+
+
+def vocabulary_for_catalogue(
+    type_names: Sequence[str],
+    source: str,
+    descriptions: Sequence[str] = (),
+    allowed_edges: Sequence[Sequence[int]] = (),
+) -> PlannerVocabulary:
+    """The vocabulary of a tool catalogue with no worker models (TaskBench-format plans), its descriptions and graph."""
     return PlannerVocabulary(
         type_names=list(type_names),
         model_names=[],
         capable=[[] for _ in type_names],
         default_tokens=[[0, 0] for _ in type_names],
         extra={"source": source},
+        descriptions=list(descriptions),
+        allowed_edges=[list(e) for e in allowed_edges],
     )
+
+
+REPEAT_SHARE = 0.05  # below this share of training plans that use a type twice, decoding never repeats one
+
+
+def with_plan_rules(vocabulary: PlannerVocabulary, train: Sequence[PlanExample]) -> PlannerVocabulary:
+    """The vocabulary with what the training plans say about repeats (``repeat_types``)."""
+    repeating = sum(len(set(e.types)) < len(e.types) for e in train)
+    return dataclasses.replace(vocabulary, repeat_types=bool(train) and repeating >= REPEAT_SHARE * len(train))

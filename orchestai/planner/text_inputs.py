@@ -1,0 +1,195 @@
+"""What the planner reads besides the hashed words: pretrained token states and the retrieval prior.
+
+* **Token states** (``encoder: minilm``): all-MiniLM-L6-v2's output per token, frozen and
+  cached per text (:class:`~orchestai.envs.embeddings.TokenStateCache`).
+* **Retrieval prior** (``retrieval_k`` > 0): the k training requests most similar to an
+  instruction (cosine of MiniLM sentence embeddings, or of hashed bag-of-words counts with
+  the words encoder) vote, weighted by similarity, for the type each of their plans has at
+  each slot; the planner adds the votes to its type logits with a learned weight per
+  slot, so it can copy the neighbour where the neighbour is right and overrule it where
+  its own reading of the request disagrees. In training a request never sees itself.
+* **Familiarity**: the similarity to the nearest training request, against the spread of
+  the training requests' own nearest-neighbour similarities, says when a request looks
+  unlike anything the planner was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from orchestai.data.examples import PlanExample
+from orchestai.envs.embeddings import TokenStateCache, TokenStates
+from orchestai.envs.tokenizer import HashTokenizer
+from orchestai.planner.model import PlanInputs, PlannerConfig, PlannerVocabulary
+
+RETRIEVAL_TEMPERATURE = 0.1  # softmax temperature over the neighbours' cosine similarities
+UNFAMILIAR_QUANTILE = 0.01  # below this quantile of the training requests' nearest similarities: unfamiliar
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
+@dataclass
+class RetrievalMemory:
+    """The training requests' vectors and plans (types per slot), and how similar training requests are to each other."""
+
+    vectors: np.ndarray  # (n, D) unit rows
+    types: list[tuple[int, ...]]
+    nearest_quantile: float  # UNFAMILIAR_QUANTILE of the leave-one-out nearest similarities
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, examples: Sequence[PlanExample]) -> RetrievalMemory:
+        """A memory of ``examples`` whose request vectors are ``vectors``."""
+        unit = _unit_rows(np.asarray(vectors, dtype=np.float32))
+        memory = cls(unit, [tuple(e.types) for e in examples], 0.0)
+        if len(unit) > 1:
+            nearest = memory.nearest(unit, exclude=list(range(len(unit))))
+            memory.nearest_quantile = float(np.quantile(nearest, UNFAMILIAR_QUANTILE))
+        return memory
+
+    def _similarities(self, queries: np.ndarray, exclude: Sequence[int] | None) -> np.ndarray:
+        sims = _unit_rows(np.asarray(queries, dtype=np.float32)) @ self.vectors.T
+        if exclude is not None:
+            sims[np.arange(len(sims)), np.asarray(exclude)] = -np.inf
+        return sims
+
+    def nearest(self, queries: np.ndarray, exclude: Sequence[int] | None = None) -> np.ndarray:
+        """Each query's similarity to its nearest training request."""
+        return self._similarities(queries, exclude).max(axis=1)
+
+    def prior(
+        self, queries: np.ndarray, k: int, n_slots: int, n_types: int, exclude: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """``(B, n_slots, n_types + 1)``: the k nearest plans' similarity-weighted votes per slot (last class: no subtask)."""
+        sims = self._similarities(queries, exclude)
+        k = min(k, sims.shape[1] - (1 if exclude is not None else 0))
+        prior = np.zeros((len(sims), n_slots, n_types + 1), dtype=np.float32)
+        if k <= 0:
+            return prior
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        for row, neighbours in enumerate(top):
+            scores = sims[row, neighbours]
+            weights = np.exp((scores - scores.max()) / RETRIEVAL_TEMPERATURE)
+            weights /= weights.sum()
+            for weight, j in zip(weights, neighbours, strict=True):
+                plan = self.types[j][:n_slots]
+                prior[row, np.arange(len(plan)), plan] += weight
+                prior[row, len(plan) :, n_types] += weight
+        return prior
+
+    def state(self) -> dict[str, Any]:
+        """Plain tensors and lists, for a checkpoint (read back with ``weights_only=True``)."""
+        return {
+            "vectors": torch.from_numpy(self.vectors.astype(np.float16)),
+            "types": [list(t) for t in self.types],
+            "nearest_quantile": self.nearest_quantile,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RetrievalMemory:
+        """The memory a checkpoint stored."""
+        vectors = state["vectors"].float().numpy()
+        return cls(vectors, [tuple(int(x) for x in t) for t in state["types"]], float(state["nearest_quantile"]))
+
+
+def bag_of_words(texts: Sequence[str], vocab_size: int) -> np.ndarray:
+    """Hashed word counts ``(n, vocab_size)`` (the words encoder's retrieval vectors)."""
+    tokenizer = HashTokenizer(vocab_size, 10**6)
+    matrix = np.zeros((len(texts), vocab_size), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for token in tokenizer.encode(text):
+            if token > 1:
+                matrix[row, token] += 1.0
+    return matrix
+
+
+def catalogue_text(vocabulary: PlannerVocabulary, type_index: int) -> str:
+    """What a catalogue entry is embedded from: its name in words, then its description."""
+    name = vocabulary.type_names[type_index].replace("_", " ")
+    description = vocabulary.descriptions[type_index] if type_index < len(vocabulary.descriptions) else ""
+    return f"{name}: {description}" if description else name
+
+
+class PlannerInputsBuilder:
+    """Builds the :class:`~orchestai.planner.model.PlanInputs` of instructions for one planner configuration."""
+
+    def __init__(
+        self,
+        config: PlannerConfig,
+        vocabulary: PlannerVocabulary,
+        cache_dir: str | Path | None = None,
+        memory: RetrievalMemory | None = None,
+    ) -> None:
+        self.config = config
+        self.vocabulary = vocabulary
+        self.cache = TokenStateCache(cache_dir) if config.encoder == "minilm" else None
+        self.memory = memory
+
+    @property
+    def needed(self) -> bool:
+        """Whether this configuration reads anything besides the hashed words."""
+        return self.config.encoder == "minilm" or self.config.retrieval_k > 0
+
+    def token_states(self, texts: Sequence[str]) -> list[TokenStates]:
+        """The pretrained encoder's states of each text (cached)."""
+        if self.cache is None:
+            raise ValueError("token states need encoder: minilm")
+        return self.cache.states(texts)
+
+    def request_vectors(self, texts: Sequence[str], states: list[TokenStates] | None = None) -> np.ndarray:
+        """The vectors requests are compared by: MiniLM sentence embeddings, or hashed bag-of-words counts."""
+        if self.config.encoder == "minilm":
+            states = states if states is not None else self.token_states(texts)
+            return np.stack([s.pooled for s in states]) if states else np.zeros((0, 384), np.float32)
+        return bag_of_words(texts, self.vocabulary.vocab_size)
+
+    def catalogue_vectors(self) -> np.ndarray:
+        """``(T, 384)``: each catalogue entry's name and description, embedded (for grounding)."""
+        texts = [catalogue_text(self.vocabulary, t) for t in range(self.vocabulary.n_types)]
+        return np.stack([s.pooled for s in self.token_states(texts)])
+
+    def build_memory(self, examples: Sequence[PlanExample]) -> RetrievalMemory:
+        """The retrieval memory of the training examples (set as this builder's memory)."""
+        self.memory = RetrievalMemory.build(self.request_vectors([e.instruction for e in examples]), examples)
+        return self.memory
+
+    def inputs(self, texts: Sequence[str], memory_index: Sequence[int] | None = None) -> PlanInputs:
+        """The inputs of ``texts``; ``memory_index`` gives each text's own row in the memory (training: left out)."""
+        states = self.token_states(texts) if self.config.encoder == "minilm" else None
+        text = text_pad = text_sentence = prior = None
+        if states is not None:
+            length = max((len(s.states) for s in states), default=1)
+            text = torch.zeros(len(states), length, states[0].states.shape[1] if states else 384, dtype=torch.float16)
+            text_pad = torch.ones(len(states), length, dtype=torch.bool)
+            text_sentence = torch.zeros(len(states), length, dtype=torch.long)
+            for row, s in enumerate(states):
+                n = len(s.states)
+                text[row, :n] = torch.from_numpy(s.states)
+                text_pad[row, :n] = False
+                text_sentence[row, :n] = torch.from_numpy(s.sentence.astype(np.int64))
+        if self.config.retrieval_k:
+            if self.memory is None:
+                raise ValueError("the retrieval prior needs a memory of training plans (build_memory)")
+            queries = self.request_vectors(texts, states)
+            prior = torch.from_numpy(
+                self.memory.prior(
+                    queries, self.config.retrieval_k, self.vocabulary.max_subtasks, self.vocabulary.n_types, memory_index
+                )
+            )
+        return PlanInputs(text, text_pad, text_sentence, prior)
+
+
+def builder_for_checkpoint(
+    model: Any, checkpoint: dict[str, Any], cache_dir: str | Path | None = None
+) -> PlannerInputsBuilder:
+    """The inputs builder of a trained planner: its configuration and the retrieval memory its checkpoint stored."""
+    stored = checkpoint.get("extra", {}).get("retrieval")
+    memory = RetrievalMemory.from_state(stored) if stored is not None else None
+    return PlannerInputsBuilder(model.config, model.vocabulary, cache_dir, memory)

@@ -1,0 +1,192 @@
+"""The planner on real text: encoder cache, catalogue grounding, graph-respecting decoding, retrieval prior, familiarity."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orchestai.data.examples import PlanExample, held_out_types
+from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, TokenStateCache, embeddings_available
+from orchestai.planner.inference import beam_types, decode_plans
+from orchestai.planner.metrics import is_dag
+from orchestai.planner.model import PlannerConfig, PlannerModel
+from orchestai.planner.text_inputs import RetrievalMemory, bag_of_words
+from orchestai.planner.vocabulary import vocabulary_for_catalogue, with_plan_rules
+
+needs_minilm = pytest.mark.skipif(not embeddings_available(), reason=f"needs the embeddings extra: {EMBEDDINGS_EXTRA_HINT}")
+
+
+def _example(k: int, types: tuple[int, ...], text: str = "") -> PlanExample:
+    n = len(types)
+    parents = tuple(() if i == 0 else (i - 1,) for i in range(n))
+    return PlanExample(str(k), text or f"request {k}", types, parents, (-1,) * n, (0,) * n, (0,) * n)
+
+
+@needs_minilm
+def test_the_token_state_cache_hits_misses_and_rebuilds_a_corrupted_file(tmp_path: Path, capsys: pytest.CaptureFixture):
+    cache = TokenStateCache(tmp_path)
+    first = cache.states(["Book a flight to Rome. Then add it to my calendar!", "set an alarm"])
+    assert cache.encoded == 2 and cache.path is not None and cache.path.exists()
+    assert first[0].states.shape[1] == 384 and first[0].states.dtype == np.float16
+    assert first[0].sentence[0] == 0 and first[0].sentence.max() == 2  # two sentence ends, then [SEP]
+    assert abs(float(np.linalg.norm(first[0].pooled)) - 1.0) < 1e-5
+
+    again = TokenStateCache(tmp_path)
+    second = again.states(["set an alarm", "a new text"])  # one hit from the file, one miss
+    assert again.encoded == 1
+    np.testing.assert_array_equal(second[0].states, first[1].states)  # read back exactly
+
+    cache.path.write_bytes(b"not a zip file at all")
+    rebuilt = TokenStateCache(tmp_path)
+    third = rebuilt.states(["set an alarm"])
+    assert rebuilt.encoded == 1  # rebuilt, not read
+    # encoded again (alone, not padded in a batch: equal up to float16 rounding)
+    np.testing.assert_allclose(third[0].states.astype(np.float32), first[1].states.astype(np.float32), atol=2e-2)
+    err = capsys.readouterr().err
+    assert "unreadable text-encoder cache" in err and str(cache.path) in err and len(err.strip().splitlines()) == 1
+    assert cache.path.with_suffix(".corrupt").exists()
+    assert TokenStateCache(tmp_path).states(["set an alarm"]) and not list(tmp_path.glob(".*.tmp.npz"))
+
+
+def test_the_retrieval_prior_is_the_similarity_weighted_vote_of_the_nearest_plans_and_never_sees_itself():
+    vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]], dtype=np.float32)
+    memory = RetrievalMemory.build(vectors, [_example(0, (0, 1)), _example(1, (0, 2)), _example(2, (2,))])
+    prior = memory.prior(np.array([[1.0, 0.0]]), k=2, n_slots=4, n_types=3)
+    assert prior.shape == (1, 4, 4)
+    np.testing.assert_allclose(prior.sum(-1), 1.0, rtol=1e-6)  # a distribution per slot
+    assert prior[0, 0, 0] == pytest.approx(1.0)  # both neighbours start with type 0
+    assert prior[0, 1, 1] > prior[0, 1, 2] > 0  # the nearer neighbour's second step weighs more
+    assert prior[0, 2, 3] == pytest.approx(1.0) and prior[0, 1, 2] + prior[0, 1, 1] == pytest.approx(1.0)
+    left_out = memory.prior(vectors[:1], k=1, n_slots=4, n_types=3, exclude=[0])
+    assert left_out[0, 1, 2] == pytest.approx(1.0)  # record 0 sees record 1's plan, not its own
+    assert memory.nearest(vectors[:1], exclude=[0])[0] == pytest.approx(0.99 / float(np.hypot(0.99, 0.14)), rel=1e-5)
+    restored = RetrievalMemory.from_state(memory.state())
+    assert restored.types == memory.types and restored.nearest_quantile == pytest.approx(memory.nearest_quantile)
+    counts = bag_of_words(["book book a flight"], 64)
+    assert counts.shape == (1, 64) and counts.sum() == 4
+
+
+def test_held_out_types_are_a_seeded_share_of_the_used_types():
+    examples = [_example(k, (k % 10, (k + 1) % 10)) for k in range(40)]
+    first, again = held_out_types(examples, 0.2, 0), held_out_types(examples, 0.2, 0)
+    assert first == again and len(first) == 2 and first <= set(range(10))
+    assert held_out_types(examples, 0.0, 0) == set()
+    assert held_out_types(examples, 0.2, 1) != first or held_out_types(examples, 0.2, 2) != first
+
+
+def test_plans_that_never_repeat_a_type_make_decoding_forbid_repeats():
+    vocabulary = vocabulary_for_catalogue(["a", "b", "c"], "toy")
+    assert with_plan_rules(vocabulary, [_example(0, (0, 1)), _example(1, (2,))]).repeat_types is False
+    assert with_plan_rules(vocabulary, [_example(0, (0, 0)), _example(1, (2,))]).repeat_types is True
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_types=st.integers(2, 7),
+    density=st.floats(0.0, 1.0),
+    repeats=st.booleans(),
+)
+def test_decoding_is_acyclic_and_respects_the_catalogue_graph(seed: int, n_types: int, density: float, repeats: bool):
+    rng = np.random.default_rng(seed)
+    allowed = rng.random((n_types, n_types)) < density
+    edges = [[int(i), int(j)] for i, j in zip(*np.nonzero(allowed), strict=True)]
+    vocabulary = vocabulary_for_catalogue([f"t{i}" for i in range(n_types)], "toy", allowed_edges=edges)
+    vocabulary = type(vocabulary)(**{**vocabulary.__dict__, "max_subtasks": 6, "repeat_types": repeats})
+    model = PlannerModel(PlannerConfig(d_model=16, n_heads=2, slot_layers=0), vocabulary)
+    type_logits = torch.from_numpy(rng.normal(0, 3, (3, 6, n_types + 1)).astype(np.float32))
+    edge_logits = torch.from_numpy(rng.normal(0, 3, (3, 6, 6)).astype(np.float32))
+    plans = decode_plans(model, torch.zeros(3, 16), type_logits, edge_logits, 0.5)
+    for k, plan in enumerate(plans):
+        assert is_dag(plan.parents)
+        if not repeats:
+            assert len(set(plan.types)) == len(plan.types)
+        if not edges:  # no graph given: nothing more to respect
+            continue
+        for child, parents in enumerate(plan.parents):
+            for parent in parents:
+                assert allowed[plan.types[parent], plan.types[child]]  # only edges the graph allows
+        for i in range(1, len(plan.types)):  # each later step is fed by an earlier one where any type could be
+            if allowed[list(plan.types[:i])].any():
+                assert allowed[list(plan.types[:i]), plan.types[i]].any()
+        log_probabilities = torch.log_softmax(type_logits[k], -1).numpy()
+        assert plan.types == beam_types(log_probabilities, n_types, allowed if edges else None, repeats)
+
+
+def test_the_plan_length_is_decided_on_the_marginal_probability_of_a_step():
+    # slot 1: "no subtask" 0.4 is the most likely single class, but a step (0.6 in all) is more likely than none
+    probabilities = np.array([[0.9, 0.05, 0.05, 0.0], [0.2, 0.2, 0.2, 0.4], [0.01, 0.01, 0.01, 0.97]])
+    log_probabilities = np.log(probabilities + 1e-12)
+    assert beam_types(log_probabilities, 3, None, repeats=False) == (0, 1)
+
+
+def _toy_catalogue(tmp_path: Path) -> Path:
+    """Twelve tools named by a keyword each; training requests never use the last one."""
+    keywords = [
+        "weather",
+        "flight",
+        "hotel",
+        "train",
+        "taxi",
+        "music",
+        "email",
+        "calendar",
+        "recipe",
+        "stock",
+        "news",
+        "alarm",
+    ]
+    tools = [{"id": f"{w}_tool", "desc": f"tool for {w} requests"} for w in keywords]
+    (tmp_path / "tool_desc.json").write_text(json.dumps({"nodes": tools}))
+    records, k = [], 0
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        for a in range(11):
+            b = int(rng.integers(0, 11))
+            if b == a:
+                continue
+            request = f"please handle my {keywords[a]} and then my {keywords[b]}"
+            nodes = [{"task": f"{keywords[a]}_tool"}, {"task": f"{keywords[b]}_tool"}]
+            links = [{"source": f"{keywords[a]}_tool", "target": f"{keywords[b]}_tool"}]
+            records.append({"id": k, "user_request": request, "task_nodes": nodes, "task_links": links})
+            k += 1
+    path = tmp_path / "data.json"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_grounding_picks_a_described_catalogue_entry_never_seen_in_training(tmp_path: Path):
+    data = _toy_catalogue(tmp_path)
+    out = tmp_path / "run"
+    flags = ["--format", "taskbench", "--data", str(data), "--epochs", "15", "--out-dir", str(out), "--no-progress",
+             "--model-d-model", "32", "--model-grounding", "--model-encoder", "minilm", "--learning-rate", "3e-3",
+             "--model-slot-layers", "1", "--text-cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    trained = subprocess.run(
+        [sys.executable, "-m", "orchestai.phase1.train", *flags], capture_output=True, text=True, timeout=600
+    )
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    checkpoint = next(out.glob("phase1_best_model_*.pth"))
+    planned = subprocess.run(
+        [sys.executable, "-m", "orchestai.plan", "please handle my alarm and then my weather", "--checkpoint", str(checkpoint)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    assert [s["type"] for s in plan["subtasks"]] == ["alarm_tool", "weather_tool"]
+    assert plan["subtasks"][1]["depends_on"] == ["s0"]
+    assert set(plan["familiarity"]) >= {"step_count_probability", "unfamiliar"}
+    second = subprocess.run(
+        [sys.executable, "-m", "orchestai.plan", "please handle my hotel and then my alarm", "--checkpoint", str(checkpoint)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert [s["type"] for s in json.loads(second.stdout)["subtasks"]] == ["hotel_tool", "alarm_tool"]
