@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, required=True, help="a planner checkpoint")
     parser.add_argument("--requests", type=int, default=200, help="requests to plan (default 200)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as orchestai.plan)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     texts = requests_for(args.checkpoint, args.requests)

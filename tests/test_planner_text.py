@@ -170,7 +170,7 @@ def test_grounding_picks_a_described_catalogue_entry_never_seen_in_training(tmp_
     out = tmp_path / "run"
     flags = ["--format", "taskbench", "--data", str(data), "--epochs", "15", "--out-dir", str(out), "--no-progress",
              "--model-d-model", "32", "--model-grounding", "--model-encoder", "minilm", "--learning-rate", "3e-3",
-             "--model-slot-layers", "1", "--text-cache-dir", str(tmp_path / "cache")]  # fmt: skip
+             "--model-slot-layers", "1", "--text-cache-dir", str(tmp_path / "cache"), "--model-retrieval-k", "4"]  # fmt: skip
     trained = subprocess.run(
         [sys.executable, "-m", "orchestai.phase1.train", *flags], capture_output=True, text=True, timeout=600
     )
@@ -190,3 +190,18 @@ def test_grounding_picks_a_described_catalogue_entry_never_seen_in_training(tmp_
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert [s["type"] for s in json.loads(second.stdout)["subtasks"]] == ["hotel_tool", "alarm_tool"]
+    # requests naming a tool no training request named are less similar than any training request is to another
+    assert plan["familiarity"]["unfamiliar"]
+    familiar = subprocess.run(
+        [sys.executable, "-m", "orchestai.plan", "please handle my hotel and then my weather", "--checkpoint", str(checkpoint)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert not json.loads(familiar.stdout)["familiarity"]["unfamiliar"] and "warning" not in familiar.stderr
+    odd = subprocess.run(
+        [sys.executable, "-m", "orchestai.plan", "Translate this sonnet into Latin hexameters.", "--checkpoint", str(checkpoint)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert odd.returncode == 0, odd.stderr
+    known = json.loads(odd.stdout)["familiarity"]
+    assert known["unfamiliar"] and known["nearest_training_similarity"] < known["training_low_similarity"]
+    assert "looks unlike the planner's training requests" in odd.stderr

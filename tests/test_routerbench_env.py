@@ -197,12 +197,13 @@ def test_sentence_embedding_observation_drives_a_policy_that_reloads(tmp_path):
     check_env(env, skip_render_check=True)
     kwargs = planner_policy_kwargs_for_world(env.world, PlannerConfig(d_model=16), read_words=False)
     model = PPO(PlannerPolicy, env, n_steps=64, batch_size=64, n_epochs=2, policy_kwargs=kwargs, seed=0)
-    before = model.policy.embedding_projection.weight.detach().clone()
+    projection = model.policy.features_extractor.embedding_projection
+    before = projection.weight.detach().clone()
     model.learn(128)
-    assert not torch.equal(before, model.policy.embedding_projection.weight)  # the policy learns through it
+    assert not torch.equal(before, projection.weight)  # the policy learns through it
     model.save(tmp_path / "router.zip")
     loaded = PPO.load(tmp_path / "router.zip", device="cpu")
-    assert loaded.policy.read_words is False
+    assert loaded.policy.features_extractor.read_words is False
     assert loaded.predict(obs, deterministic=True)[0] == model.predict(obs, deterministic=True)[0]
 
 

@@ -9,7 +9,7 @@ import torch
 
 from orchestai.data.examples import PlanExample
 from orchestai.planner.checkpoint import load_planner
-from orchestai.planner.inference import predict_plans
+from orchestai.planner.inference import decode_plans
 from orchestai.planner.model import PlannerModel
 from orchestai.planner.tensors import tensorize
 from orchestai.planner.text_inputs import builder_for_checkpoint
@@ -50,7 +50,10 @@ class InstructionPlanner:
         model, vocabulary, world = self.model, self.model.vocabulary, self.world
         example = PlanExample("plan", instruction, (), (), (), (), ())
         batch = tensorize([example], vocabulary, self.builder)
-        plan = predict_plans(model, batch, self.edge_threshold)[0]
+        model.eval()
+        with torch.no_grad():
+            encoding, type_logits, edge_logits = model.plan_heads(batch.tokens, batch.inputs)
+        plan = decode_plans(model, encoding.summary, type_logits, edge_logits, self.edge_threshold)[0]
         subtasks = []
         total = 0.0
         for i, (t, parents) in enumerate(zip(plan.types, plan.parents, strict=True)):
@@ -71,11 +74,13 @@ class InstructionPlanner:
         result: dict[str, Any] = {"instruction": instruction, "subtasks": subtasks, "checkpoint": self.source}
         if world is not None and vocabulary.n_models:
             result["expected_cost_usd"] = total
-        result["familiarity"] = familiarity(model, batch, len(plan.types), self.builder, instruction)
+        result["familiarity"] = familiarity(model, type_logits, len(plan.types), self.builder, batch.inputs, instruction)
         return result
 
 
-def familiarity(model: PlannerModel, batch: Any, n_steps: int, builder: Any, instruction: str) -> dict[str, Any]:
+def familiarity(
+    model: PlannerModel, type_logits: torch.Tensor, n_steps: int, builder: Any, inputs: Any, instruction: str
+) -> dict[str, Any]:
     """How much a request looks like the planner's training requests.
 
     ``step_count_probability``: the planner's probability of the number of steps it
@@ -85,15 +90,13 @@ def familiarity(model: PlannerModel, batch: Any, n_steps: int, builder: Any, ins
     true when the request is less similar than that to every training request, or the
     step count is less likely than not.
     """
-    with torch.no_grad():
-        _, type_logits, _ = model.plan_heads(batch.tokens, batch.inputs)
     p_none = type_logits[0].softmax(-1)[:, model.none_class]
     probability = float(torch.prod(1 - p_none[:n_steps]) * (p_none[n_steps] if n_steps < len(p_none) else 1.0))
     result: dict[str, Any] = {"step_count_probability": round(probability, 4)}
     unfamiliar = probability < 0.5
     memory = builder.memory
     if memory is not None:
-        similarity = float(memory.nearest(builder.request_vectors([instruction]))[0])
+        similarity = float(memory.nearest(builder.request_vectors([instruction]))[0])  # token states: cached in memory
         result["nearest_training_similarity"] = round(similarity, 4)
         result["training_low_similarity"] = round(memory.nearest_quantile, 4)
         unfamiliar = unfamiliar or similarity < memory.nearest_quantile
