@@ -74,6 +74,49 @@ def test_trials_are_every_grid_combination_once_per_seed_in_file_order():
         ({"flags": {"timestepz": 5}}, "flags.timestepz", "unknown key"),
         ({"grid": {"n_envs": [1, 0]}}, "grid.n_envs", "must be >= 1 (trial t001 of phase2.ppo)"),
         ({"flags": {"timesteps": "many"}}, "flags.timesteps", "expected an integer"),
+        (
+            {"search": {"learning_rate": {"low": 1e-4, "high": 1e-3}}, "samples": 2, "objective": "ppo.return"},
+            "search",
+            "cannot be combined",
+        ),
+        (
+            {
+                "grid": {},
+                "seeds": [],
+                "search": {"learning_rate": {"low": 1e-3, "high": 1e-4}},
+                "samples": 2,
+                "objective": "x",
+            },
+            "search.learning_rate",
+            "low < high",
+        ),
+        (
+            {
+                "grid": {},
+                "seeds": [],
+                "search": {"learning_rate": {"low": 0.0, "high": 1.0, "log": True}},
+                "samples": 2,
+                "objective": "x",
+            },
+            "search.learning_rate.low",
+            "> 0 on a log scale",
+        ),
+        (
+            {"grid": {}, "seeds": [], "search": {"n_epochs": {"choices": []}}, "samples": 2, "objective": "x"},
+            "search.n_epochs.choices",
+            "non-empty",
+        ),
+        (
+            {"grid": {}, "seeds": [], "search": {"n_epochs": {"choices": [1]}}, "samples": 0, "objective": "x"},
+            "samples",
+            ">= 1",
+        ),
+        ({"grid": {}, "seeds": [], "search": {"n_epochs": {"choices": [1]}}, "samples": 2}, "objective", "metric to optimise"),
+        (
+            {"grid": {}, "seeds": [], "search": {"n_epochz": {"choices": [1]}}, "samples": 2, "objective": "x"},
+            "search.n_epochz",
+            "unknown key",
+        ),
     ],
 )
 def test_a_bad_sweep_is_one_error_naming_the_file_and_key_before_any_trial_runs(
@@ -173,7 +216,7 @@ def test_a_sweep_on_a_local_ray_instance_with_two_workers_gives_the_sequential_m
     assert any("on Ray, 2 at a time" in line for line in lines)
     assert [r.status for r in on_ray] == ["ok"] * 4
     assert metrics_by_trial(on_ray) == metrics_by_trial(sequential)
-    assert (tmp_path / "ray" / "ray" / "tune").is_dir()  # Tune ran the trials
+    assert (tmp_path / "ray" / "ray" / "tune-t000").is_dir()  # Tune ran the trials
 
 
 @pytest.mark.slow
@@ -252,3 +295,35 @@ def test_a_routing_sweep_over_cost_weights_gives_the_report_ppo_points(tmp_path:
         (0.0, free["cost_usd"], free["quality"]),
         (1000.0, priced["cost_usd"], priced["quality"]),
     ]
+
+
+def _search_sweep(out_dir: Path, samples: int) -> SweepConfig:
+    """A study over the evaluation's seed: cheap trials (two baselines on 10 workflows) with a known metric."""
+    data = {
+        "command": "evaluate", "name": "tuning", "flags": {"episodes": 10, "baselines": ["random", "best_expected_utility"]},
+        "search": {"seed": {"low": 0, "high": 10_000}, "split": {"choices": ["train", "test"]}},
+        "samples": samples, "objective": "best_expected_utility.return", "direction": "maximize", "out_dir": str(out_dir),
+    }  # fmt: skip
+    return from_mapping(SweepConfig, data, "tuning.yaml")
+
+
+def test_a_tuning_sweep_asks_optuna_for_trials_tells_it_their_objective_and_resumes(tmp_path: Path):
+    pytest.importorskip("optuna", reason="tuning needs Optuna: pip install 'orchestai[distributed]'")
+    lines: list[str] = []
+    results = run_sweep(_search_sweep(tmp_path / "a", 4), log=lines.append)
+    assert [r.id for r in results] == ["t000", "t001", "t002", "t003"] and all(r.ok for r in results)
+    for r in results:
+        assert 0 <= r.flags["seed"] <= 10_000 and r.flags["split"] in ("train", "test") and r.flags["episodes"] == 10
+    assert len({r.flags["seed"] for r in results}) == 4
+    best = max(results, key=lambda r: r.metrics["best_expected_utility.return"])
+    assert any(line.startswith(f"best trial {best.id}: best_expected_utility.return") for line in lines)
+    again = run_sweep(_search_sweep(tmp_path / "b", 4), log=lambda line: None)  # seeded: the same proposals
+    assert [r.flags for r in again] == [r.flags for r in results] and [r.metrics for r in again] == [
+        r.metrics for r in results
+    ]
+    more: list[str] = []
+    extended = run_sweep(_search_sweep(tmp_path / "a", 4), log=more.append)  # a rerun: nothing to run
+    assert any("4 trials finished before" in line for line in more)
+    assert [r.metrics for r in extended] == [r.metrics for r in results]
+    csv_header = (tmp_path / "a" / "results.csv").read_text().splitlines()[0].split(",")
+    assert csv_header[:4] == ["trial", "seed", "split", "status"]

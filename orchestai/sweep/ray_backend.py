@@ -10,9 +10,10 @@ file system) and have OrchestAI installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,28 @@ def ray_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None, num_workers: int, log: Callable[[str], Any] = print) -> Iterator[None]:
+    """Ray, started locally with ``num_workers`` CPUs (or connected to ``address``) for the block, unless already running."""
+    import ray
+
+    # trials read relative paths from the sweep's folder (TrialJob.cwd), not Tune's trial folder
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    started_here = not ray.is_initialized()
+    if started_here:
+        begun = time.perf_counter()
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_workers, include_dashboard=False, log_to_driver=False)
+        log(f"Ray {'connected to ' + address if address else 'started locally'} in {time.perf_counter() - begun:.1f}s")
+    try:
+        yield
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 def _tune_trial(config: dict[str, Any]) -> dict[str, Any]:
@@ -51,20 +74,9 @@ def run_on_ray(
     A trial's own failure is in its ``trial.json`` like in a sequential sweep; what is
     returned are the trials whose worker died before writing one (e.g. killed for memory).
     """
-    import ray
     from ray import tune
 
-    # trials read relative paths from the sweep's folder (TrialJob.cwd), not Tune's trial folder
-    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
-    started_here = not ray.is_initialized()
-    if started_here:
-        begun = time.perf_counter()
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_workers, include_dashboard=False, log_to_driver=False)
-        log(f"Ray {'connected to ' + address if address else 'started locally'} in {time.perf_counter() - begun:.1f}s")
-    try:
+    with ray_session(address, num_workers, log):
         tuner = tune.Tuner(
             tune.with_resources(_tune_trial, {"cpu": cpus_per_trial}),
             param_space={"job": tune.grid_search([asdict(job) for job in jobs])},
@@ -72,7 +84,8 @@ def run_on_ray(
                 max_concurrent_trials=num_workers,
                 trial_dirname_creator=lambda trial: trial.config["job"]["trial_id"],
             ),
-            run_config=tune.RunConfig(name="tune", storage_path=str(storage.resolve()), verbose=0),
+            # one Tune experiment per batch (a tuning sweep runs several)
+            run_config=tune.RunConfig(name=f"tune-{jobs[0].trial_id}", storage_path=str(storage.resolve()), verbose=0),
         )
         results = tuner.fit()
         lost: dict[str, str] = {}
@@ -81,6 +94,3 @@ def run_on_ray(
             if result.error is not None and result.config is not None:
                 lost[result.config["job"]["trial_id"]] = f"Ray: {' '.join(str(result.error).split())[:300]}"
         return lost
-    finally:
-        if started_here:
-            ray.shutdown()

@@ -9,6 +9,7 @@ different sweep is refused unless ``overwrite``, which removes its trials first.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -23,7 +24,8 @@ from orchestai.files import write_json_atomic, write_text_atomic
 from orchestai.rundir import OutputDirError, claim_output_dir
 from orchestai.sweep.commands import COMMANDS
 from orchestai.sweep.config import SweepConfig
-from orchestai.sweep.ray_backend import DISTRIBUTED_EXTRA_HINT, ray_available, run_on_ray
+from orchestai.sweep.ray_backend import DISTRIBUTED_EXTRA_HINT, ray_available, ray_session, run_on_ray
+from orchestai.sweep.search import first_point, run_search
 from orchestai.sweep.trials import (
     STATUS_ERROR,
     TRIALS_DIR,
@@ -42,7 +44,12 @@ RESULTS_STEM = "results"
 
 
 def check_sweep(config: SweepConfig, source: str, trials: Sequence[Trial], sweep_dir: Path) -> list[TrialJob]:
-    """Every trial's job, each configuration built once (a bad flag is an error naming the sweep file and key)."""
+    """Every trial's job, each configuration built once (a bad flag is an error naming the sweep file and key).
+
+    A tuning sweep's trials come from its study: its flags are checked on one point of the space.
+    """
+    if config.search:
+        trials = [Trial("t000", first_point(config.search))]
     jobs = []
     for trial in trials:
         job = trial_job(config, trial, sweep_dir)
@@ -61,6 +68,8 @@ def _sweep_key(config: SweepConfig, key: str) -> str:
     top = key.split(".")[0]
     if top in config.grid:
         return f"grid.{key}"
+    if top in config.search:
+        return f"search.{key}"
     if top in config.flags or key in config.flags:
         return f"flags.{key}"
     if top == config.seed_key and config.seeds:
@@ -68,9 +77,13 @@ def _sweep_key(config: SweepConfig, key: str) -> str:
     return f"config ({key})"
 
 
-def _claim_records(config: SweepConfig, trials: Sequence[Trial], sweep_dir: Path, overwrite: bool, source: str) -> None:
+def _claim_records(config: SweepConfig, trials: Sequence[Trial] | None, sweep_dir: Path, overwrite: bool, source: str) -> None:
     """Write ``sweep.json``, refusing a folder that holds another sweep unless ``overwrite``."""
-    record = {"command": config.command, "config": config.config, "flags": config.flags, "trials": [asdict(t) for t in trials]}
+    record: dict[str, Any] = {"command": config.command, "config": config.config, "flags": config.flags}
+    if trials is not None:
+        record["trials"] = [asdict(t) for t in trials]
+    else:  # a study: its space and settings define it
+        record["search"] = {k: getattr(config, k) for k in ("search", "samples", "objective", "direction", "search_seed")}
     path = sweep_dir / SWEEP_FILE
     if path.exists():
         try:
@@ -95,49 +108,89 @@ def run_sweep(
 ) -> list[TrialResult]:
     """Run every unfinished trial of ``config`` and write the results; returns every trial's result, in order."""
     sweep_dir = config.output_dir
-    trials = expand_trials(config)
-    jobs = check_sweep(config, source, trials, sweep_dir)
+    if config.search:  # the trials come from the study
+        check_sweep(config, source, [], sweep_dir)
+        trials: list[Trial] | None = None
+        jobs: list[TrialJob] = []
+    else:
+        trials = expand_trials(config)
+        jobs = check_sweep(config, source, trials, sweep_dir)
     use_ray = config.num_workers > 1 or config.ray_address is not None
     if use_ray and not ray_available():
         if config.ray_address is not None:
             raise ConfigError(source, "ray_address", f"needs Ray: {DISTRIBUTED_EXTRA_HINT}")
-        log(f"Ray is not installed ({DISTRIBUTED_EXTRA_HINT}): running the {len(trials)} trials one after another")
+        log(f"Ray is not installed ({DISTRIBUTED_EXTRA_HINT}): running the trials one after another")
         use_ray = False
     with claim_output_dir(sweep_dir, "--out-dir", resume=True):
         _claim_records(config, trials, sweep_dir, overwrite, source)
-        finished = {}
-        for job in jobs:
-            previous = read_trial_result(sweep_dir, job.trial_id)
-            if previous is not None and previous.ok and previous.flags == json.loads(json.dumps(job.flags)):
-                finished[job.trial_id] = previous
-        pending = [job for job in jobs if job.trial_id not in finished]
-        log(
-            f"sweep {config.name}: {len(trials)} trials of {config.command}"
-            + (f", {len(finished)} finished before (skipped)" if finished else "")
-            + (f"; running {len(pending)} on Ray, {config.num_workers} at a time" if use_ray and pending else "")
-        )
-        lost: dict[str, str] = {}
-        if use_ray and pending:
-            lost = run_on_ray(pending, config.num_workers, config.cpus_per_trial, config.ray_address, sweep_dir / "ray", log)
-        else:
-            for job in pending:
-                try:
-                    result = run_trial(job)
-                except KeyboardInterrupt:
-                    log(f"interrupted in trial {job.trial_id}: finished trials are kept; rerun the same command to continue")
-                    raise
-                log(_trial_line(result))
-        results = []
-        for trial in trials:
-            recorded = finished.get(trial.id) or read_trial_result(sweep_dir, trial.id)
-            if recorded is None:
-                problem = lost.get(trial.id, "no result (the trial did not finish)")
-                recorded = TrialResult(trial.id, {**config.flags, **trial.flags}, STATUS_ERROR, error=problem)
-            results.append(recorded)
+        with ray_session(config.ray_address, config.num_workers, log) if use_ray else contextlib.nullcontext():
+
+            def execute(batch: Sequence[TrialJob]) -> dict[str, str]:
+                return _execute(batch, config, use_ray, sweep_dir, log)
+
+            if config.search:
+                log(
+                    f"sweep {config.name}: {config.samples} trials of {config.command} proposed by Optuna (TPE), {config.num_workers} at a time"
+                )
+                results = run_search(
+                    config, source, lambda trial_id, params: trial_job(config, Trial(trial_id, params), sweep_dir),
+                    lambda trial_id: read_trial_result(sweep_dir, trial_id), execute, log,
+                )  # fmt: skip
+                trials = [Trial(r.id, {k: r.flags.get(k) for k in config.search}) for r in results]
+            else:
+                assert trials is not None
+                results = _run_grid(config, trials, jobs, sweep_dir, use_ray, execute, log)
         write_results(results, [k for t in trials for k in t.flags], sweep_dir)
         log(format_results(config, trials, results))
         log(f"wrote {sweep_dir / (RESULTS_STEM + '.csv')} and {sweep_dir / (RESULTS_STEM + '.json')}")
     return results
+
+
+def _run_grid(
+    config: SweepConfig,
+    trials: Sequence[Trial],
+    jobs: Sequence[TrialJob],
+    sweep_dir: Path,
+    use_ray: bool,
+    execute: Callable[[Sequence[TrialJob]], dict[str, str]],
+    log: Callable[[str], Any],
+) -> list[TrialResult]:
+    finished = {}
+    for job in jobs:
+        previous = read_trial_result(sweep_dir, job.trial_id)
+        if previous is not None and previous.ok and previous.flags == json.loads(json.dumps(job.flags)):
+            finished[job.trial_id] = previous
+    pending = [job for job in jobs if job.trial_id not in finished]
+    log(
+        f"sweep {config.name}: {len(trials)} trials of {config.command}"
+        + (f", {len(finished)} finished before (skipped)" if finished else "")
+        + (f"; running {len(pending)} on Ray, {config.num_workers} at a time" if use_ray and pending else "")
+    )
+    lost = execute(pending) if pending else {}
+    results = []
+    for trial in trials:
+        recorded = finished.get(trial.id) or read_trial_result(sweep_dir, trial.id)
+        if recorded is None:
+            problem = lost.get(trial.id, "no result (the trial did not finish)")
+            recorded = TrialResult(trial.id, {**config.flags, **trial.flags}, STATUS_ERROR, error=problem)
+        results.append(recorded)
+    return results
+
+
+def _execute(
+    jobs: Sequence[TrialJob], config: SweepConfig, use_ray: bool, sweep_dir: Path, log: Callable[[str], Any]
+) -> dict[str, str]:
+    """Run the jobs (in-process one after another, or on Ray); returns the errors of trials Ray lost."""
+    if use_ray:
+        return run_on_ray(jobs, config.num_workers, config.cpus_per_trial, config.ray_address, sweep_dir / "ray", log)
+    for job in jobs:
+        try:
+            result = run_trial(job)
+        except KeyboardInterrupt:
+            log(f"interrupted in trial {job.trial_id}: finished trials are kept; rerun the same command to continue")
+            raise
+        log(_trial_line(result))
+    return {}
 
 
 def _trial_line(result: TrialResult) -> str:
@@ -149,7 +202,11 @@ def _trial_line(result: TrialResult) -> str:
 def _metric_columns(config: SweepConfig, results: Sequence[TrialResult]) -> list[str]:
     every = list(dict.fromkeys(k for r in results for k in r.metrics))
     wanted = list(config.metrics) or list(COMMANDS[config.command].table_metrics)
-    return [k for k in wanted if k in every] if wanted else every
+    if not wanted:  # e.g. an evaluation: each policy's return (the CSV has everything)
+        wanted = [k for k in every if k.endswith(".return")] or every
+    if config.objective and config.objective not in wanted:
+        wanted = [config.objective, *wanted]
+    return [k for k in wanted if k in every]
 
 
 def format_results(config: SweepConfig, trials: Sequence[Trial], results: Sequence[TrialResult]) -> str:
