@@ -180,3 +180,26 @@ def test_phase1_learns_from_the_logged_decisions_how_to_use_execution_feedback(t
     without = evaluate_policy(Phase1Router(selector_only), **episodes).returns
     difference = with_branches - without
     assert difference.mean() > 2 * difference.std(ddof=1) / np.sqrt(len(difference))
+
+
+def test_early_stopping_on_part_of_the_training_split_leaves_the_held_out_split_unread(
+    tmp_path: Path, small_log_file: Path, monkeypatch
+):
+    from orchestai.data.examples import split_indices
+
+    seen: list[list[str]] = []
+    real = phase1.tensorize
+
+    def recording(examples, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        seen.append([e.id for e in examples])
+        return real(examples, *args, **kwargs)
+
+    monkeypatch.setattr(phase1, "tensorize", recording)
+    lines: list[str] = []
+    config = _config(tmp_path, small_log_file, epochs=1, early_stop_fraction=0.25)
+    assert phase1.Phase1Trainer(config, log=lines.append).run() == 0
+    assert any("early stopping on 8 records of the training split" in line for line in lines)
+    ids = [json.loads(line)["id"] for line in small_log_file.read_text().splitlines()]
+    _, held_out = split_indices(len(ids), config.val_fraction, config.split_seed)
+    read = {i for batch in seen for i in batch}
+    assert len(read) == 32 and read.isdisjoint(ids[k] for k in held_out)  # 24 train + 8 early-stopping records

@@ -27,6 +27,7 @@ class Phase1Config:
     skip_invalid: bool = False
     val_data: str | None = None
     val_fraction: float = 0.2
+    early_stop_fraction: float = 0.0
     held_out_type_fraction: float = 0.0
     text_cache_dir: str | None = None
     split_seed: int = 0
@@ -57,6 +58,7 @@ class Phase1Config:
         require(self.n_logs >= 2, "n_logs", "must be >= 2")
         require(0.0 < self.val_fraction < 1.0, "val_fraction", "must be within (0, 1)")
         require(0.0 <= self.held_out_type_fraction < 1.0, "held_out_type_fraction", "must be within [0, 1)")
+        require(0.0 <= self.early_stop_fraction < 1.0, "early_stop_fraction", "must be within [0, 1)")
         require(self.epochs >= 1, "epochs", "must be >= 1")
         require(self.batch_size >= 1, "batch_size", "must be >= 1")
         require(self.learning_rate > 0, "learning_rate", "must be > 0")

@@ -146,6 +146,12 @@ class Phase1Trainer:
             self.log(f"skipped {len(data.skipped)} invalid records (each with its reason in {report})")
         if config.val_data is None:
             train_index, val_index = split_indices(n_logs, config.val_fraction, config.split_seed)
+            if config.early_stop_fraction:
+                # early stopping (and the per-epoch metrics) on a part of the training split:
+                # the held-out split stays unseen until python -m orchestai.evaluate.planning
+                kept, stop = split_indices(len(train_index), config.early_stop_fraction, config.split_seed + 1)
+                train_index, val_index = [train_index[i] for i in kept], [train_index[i] for i in stop]
+                self.log(f"early stopping on {len(val_index)} records of the training split; the held-out split is not read")
             train, val = [data.examples[i] for i in train_index], [data.examples[i] for i in val_index]
             train_decisions, val_decisions = replayed_decisions(data, train_index), replayed_decisions(data, val_index)
         else:  # a final model: every record of data trains, validation comes from its own file
