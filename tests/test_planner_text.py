@@ -205,3 +205,16 @@ def test_grounding_picks_a_described_catalogue_entry_never_seen_in_training(tmp_
     known = json.loads(odd.stdout)["familiarity"]
     assert known["unfamiliar"] and known["nearest_training_similarity"] < known["training_low_similarity"]
     assert "looks unlike the planner's training requests" in odd.stderr
+
+
+def test_held_out_type_scores_and_length_accuracy_on_a_hand_case():
+    from orchestai.evaluate.planning import unseen_type_scores
+    from orchestai.planner.metrics import Plan, plan_metrics
+
+    gold = [_example(0, (0, 5)), _example(1, (1, 2, 6)), _example(2, (5, 6))]
+    predicted = [Plan((0, 5), ((), (0,))), Plan((1, 5), ((), (0,))), Plan((3,), ((),))]
+    scores = unseen_type_scores(predicted, gold, {5, 6})
+    assert scores == {"unseen_type_recall": pytest.approx(1 / 4), "unseen_type_precision": pytest.approx(1 / 2)}
+    names = [f"t{i}" for i in range(7)]
+    gold_plans = [Plan(e.types, e.parents) for e in gold]
+    assert plan_metrics(predicted, gold_plans, names)["length_accuracy"] == pytest.approx(1 / 3)

@@ -41,20 +41,6 @@ def _read_json_file(path: Path) -> object:
         raise LogValidationError(str(path), error.problem, line=error.line) from None
 
 
-def read_tool_descriptions(path: str | Path) -> dict[str, str]:
-    """Each tool's ``desc`` in a TaskBench ``tool_desc.json`` (tools without one are left out)."""
-    data = _read_json_file(Path(path))
-    nodes = data.get("nodes") if isinstance(data, dict) else None
-    described = {}
-    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
-        if isinstance(node, dict) and isinstance(node.get("id"), str):
-            text = node.get("desc", "")
-            if not isinstance(text, str):
-                raise LogValidationError(str(path), "a tool's desc must be a string", i, field=f"nodes[{i}].desc")
-            described[node["id"]] = " ".join(text.split())
-    return described
-
-
 def read_tool_graph(path: str | Path, index: dict[str, int]) -> list[list[int]]:
     """The ``[source, target]`` tool indices of a TaskBench ``graph_desc.json``'s ``links``."""
     data = _read_json_file(Path(path))
@@ -73,21 +59,24 @@ def read_tool_graph(path: str | Path, index: dict[str, int]) -> list[list[int]]:
     return [list(e) for e in sorted({(s, t) for s, t in edges})]
 
 
-def read_tool_catalogue(path: str | Path) -> list[str]:
-    """Tool names of a TaskBench ``tool_desc.json`` (``{"nodes": [{"id": ...}]}``)."""
+def read_tool_catalogue(path: str | Path) -> tuple[list[str], dict[str, str]]:
+    """Tool names of a TaskBench ``tool_desc.json`` (``{"nodes": [{"id": ..., "desc": ...}]}``) and their descriptions."""
     data = _read_json_file(Path(path))
     nodes = data.get("nodes") if isinstance(data, dict) else None
     if not isinstance(nodes, list):
         raise LogValidationError(str(path), 'expected {"nodes": [{"id": ...}, ...]}', field="nodes")
-    names = []
+    names, described = [], {}
     for i, node in enumerate(nodes):
         if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node["id"]:
             raise LogValidationError(str(path), "a tool needs a non-empty string id", i, field=f"nodes[{i}].id")
+        if not isinstance(node.get("desc", ""), str):
+            raise LogValidationError(str(path), "a tool's desc must be a string", i, field=f"nodes[{i}].desc")
         names.append(node["id"])
+        described[node["id"]] = " ".join(node.get("desc", "").split())
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
         raise LogValidationError(str(path), f"duplicate tool id {duplicate!r}", field="nodes")
-    return names
+    return names, described
 
 
 def load_taskbench(path: str | Path, type_names: list[str] | None = None, max_subtasks: int = 32) -> TaskBenchData:
@@ -98,9 +87,10 @@ def load_taskbench(path: str | Path, type_names: list[str] | None = None, max_su
     a given catalogue is an error.
     """
     path = Path(path)
+    catalogue, graph = path.parent / "tool_desc.json", path.parent / "graph_desc.json"
+    catalogue_names, described = read_tool_catalogue(catalogue) if catalogue.exists() else (None, {})
     if type_names is None:
-        catalogue = path.parent / "tool_desc.json"
-        type_names = read_tool_catalogue(catalogue) if catalogue.exists() else None
+        type_names = catalogue_names
     raw_records = list(iter_raw_records(path))
     if type_names is None:
         names = set()
@@ -111,8 +101,6 @@ def load_taskbench(path: str | Path, type_names: list[str] | None = None, max_su
         type_names = sorted(names)
     index = {name: i for i, name in enumerate(type_names)}
     examples = [_parse(record, i, str(path), index, max_subtasks) for i, _, record in raw_records]
-    catalogue, graph = path.parent / "tool_desc.json", path.parent / "graph_desc.json"
-    described = read_tool_descriptions(catalogue) if catalogue.exists() else {}
     allowed = read_tool_graph(graph, index) if graph.exists() else []
     return TaskBenchData(examples, list(type_names), [described.get(n, "") for n in type_names], allowed)
 

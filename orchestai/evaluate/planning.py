@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestai.cli import run_cli
 from orchestai.configuration import from_mapping
-from orchestai.data.examples import held_out_types, split_examples
+from orchestai.data.examples import PlanExample, held_out_types, split_examples
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.files import write_json_atomic
 from orchestai.paths import data_dir
@@ -39,6 +39,7 @@ COLUMNS = (
     ("edge_f1", "link F1 (pooled)"),
     ("type_accuracy", "type acc"),
     ("exact_plan", "exact plan"),
+    ("length_accuracy", "length acc"),
 )
 
 
@@ -73,6 +74,11 @@ def compare_planners(
     gold = [Plan(e.types, e.parents, e.models) for e in val]
     instructions = [e.instruction for e in val]
     names = loaded.vocabulary.type_names
+    allowed = {tuple(e) for e in loaded.vocabulary.allowed_edges}
+    if allowed:
+        links = [(e.types[p], e.types[c]) for e in val for c, ps in enumerate(e.parents) for p in ps]
+        inside = sum(link in allowed for link in links)
+        log(f"gold links inside the catalogue's graph: {inside} of {len(links)} ({inside / max(len(links), 1):.2%})")
     builder = builder_for_checkpoint(model, stored, config.text_cache_dir or data_dir() / "cache")
     plans = {
         "planner": predict_plans(model, tensorize(val, loaded.vocabulary, builder), config.edge_threshold),
@@ -90,14 +96,27 @@ def compare_planners(
             groups[label] = members
     if unseen:
         groups["unseen types"] = [k for k, e in enumerate(val) if unseen.intersection(e.types)]
-    return {
+    results = {
         group: {
             name: plan_metrics([predicted[k] for k in members], [gold[k] for k in members], names)
             for name, predicted in plans.items()
         }
         for group, members in groups.items()
         if members
-    } | {"_records": {group: {"records": float(len(members))} for group, members in groups.items()}}
+    }
+    if unseen and "unseen types" in results:
+        for name, predicted in plans.items():
+            results["unseen types"][name] |= unseen_type_scores(predicted, val, unseen)
+    return results | {"_records": {group: {"records": float(len(members))} for group, members in groups.items()}}
+
+
+def unseen_type_scores(predicted: list[Plan], gold: list[PlanExample], unseen: set[int]) -> dict[str, float]:
+    """Of the held-out types in the gold plans, the share a planner names (recall), and how often it is right when it names one."""
+    wanted = named = hits = 0
+    for plan, example in zip(predicted, gold, strict=True):
+        truth, guess = unseen.intersection(example.types), unseen.intersection(plan.types)
+        wanted, named, hits = wanted + len(truth), named + len(guess), hits + len(truth & guess)
+    return {"unseen_type_recall": hits / max(wanted, 1), "unseen_type_precision": hits / max(named, 1)}
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -111,6 +130,11 @@ def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
         lines += ["", f"{group} ({count} records)", header, "-" * len(header)]
         for name, metrics in planners.items():
             lines.append(f"{name:30}" + "".join(f" {metrics[key]:22.4f}" for key, _ in COLUMNS))
+            if "unseen_type_recall" in metrics:
+                lines.append(
+                    f"{'':30} held-out types named: recall {metrics['unseen_type_recall']:.4f}, "
+                    f"precision {metrics['unseen_type_precision']:.4f}"
+                )
     return "\n".join(lines[1:])
 
 

@@ -53,7 +53,7 @@ from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner
 from orchestai.planner.tensors import DecisionTensors, PlanTensors, tensorize
 from orchestai.planner.text_inputs import PlannerInputsBuilder
 from orchestai.planner.validation import format_metrics, validate
-from orchestai.planner.vocabulary import with_plan_rules
+from orchestai.planner.vocabulary import repeating_plans, with_plan_rules
 from orchestai.rundir import claim_output_dir
 
 PHASE1_OUTPUTS = (
@@ -189,6 +189,10 @@ class Phase1Trainer:
             self.log(f"resuming from {path} at epoch {start_epoch}")
         else:
             model = PlannerModel(config.model, with_plan_rules(data.vocabulary, train))
+            self.log(
+                f"{repeating_plans(train)} of {len(train)} training plans use a type twice: decoding "
+                + ("may repeat types" if model.vocabulary.repeat_types else "never repeats a type")
+            )
             optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
 
         unseen = held_out_types(data.examples, config.held_out_type_fraction, config.split_seed)

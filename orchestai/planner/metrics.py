@@ -9,6 +9,7 @@ predicted list (precision) and of the gold list (recall), 0 when either is empty
 averaged over records; when names repeat within a plan (long synthetic workflows) it
 stays below 1 even for a perfect plan. ``edge_f1_position`` compares edges as (parent
 index, child index) pairs, per record and averaged: it demands the right subtask order.
+``length_accuracy`` is the share of plans with the gold number of subtasks.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def plan_metrics(predicted: Sequence[Plan], gold: Sequence[Plan], type_names: Se
         "edge_f1_position": sum(1.0 if not x and not y else record_f1(x, y) for x, y in zip(pred_pos, gold_pos, strict=True))
         / n,
         "exact_plan": exact / n,
+        "length_accuracy": sum(len(p.types) == len(g.types) for p, g in zip(predicted, gold, strict=True)) / n,
         "valid_dag": sum(is_dag(p.parents) for p in predicted) / n,
     }
     if model_total:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from orchestai.configuration import require
+from orchestai.envs.embeddings import MINILM_DIM
 from orchestai.envs.tokenizer import SENTENCE_END_ID, HashTokenizer
 from orchestai.planner.routing import RoutingBranches, current_type, selector_features
 from orchestai.world.workflow import SELECTOR_FEATURES
@@ -20,7 +21,7 @@ MAX_SENTENCES = 64  # sentence-index embeddings (later sentences share the last 
 MAX_SENTENCE_LENGTH = 64  # position-within-sentence embeddings
 SENTENCE_BIAS_SCALE = 10.0
 ENCODERS = ("words", "minilm")  # the text encoders of PlannerConfig.encoder
-TEXT_DIM = 384  # width of the pretrained encoder's states (all-MiniLM-L6-v2)
+TEXT_DIM = MINILM_DIM  # width of the pretrained encoder's states
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from orchestai.envs.tokenizer import HashTokenizer
 from orchestai.planner.metrics import Plan
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (zero rows stay zero)."""
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
@@ -28,11 +29,11 @@ class VectorNeighbourPlanner:
             raise ValueError("the nearest-neighbour planner needs at least one training example")
         self._embed = embed
         self._plans = [Plan(e.types, e.parents, e.models) for e in train]
-        self._matrix = _unit_rows(np.asarray(embed([e.instruction for e in train]), dtype=np.float32))
+        self._matrix = unit_rows(np.asarray(embed([e.instruction for e in train]), dtype=np.float32))
 
     def plan(self, instructions: Sequence[str]) -> list[Plan]:
         """The neighbour's plan for each instruction."""
-        queries = _unit_rows(np.asarray(self._embed(list(instructions)), dtype=np.float32))
+        queries = unit_rows(np.asarray(self._embed(list(instructions)), dtype=np.float32))
         best = (queries @ self._matrix.T).argmax(axis=1)
         return [self._plans[i] for i in best]
 

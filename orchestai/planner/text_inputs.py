@@ -24,16 +24,13 @@ import numpy as np
 import torch
 
 from orchestai.data.examples import PlanExample
-from orchestai.envs.embeddings import TokenStateCache, TokenStates
+from orchestai.envs.embeddings import MINILM_DIM, TokenStateCache, TokenStates
 from orchestai.envs.tokenizer import HashTokenizer
 from orchestai.planner.model import PlanInputs, PlannerConfig, PlannerVocabulary
+from orchestai.planner.nearest_neighbour import unit_rows
 
 RETRIEVAL_TEMPERATURE = 0.1  # softmax temperature over the neighbours' cosine similarities
 UNFAMILIAR_QUANTILE = 0.01  # below this quantile of the training requests' nearest similarities: unfamiliar
-
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass
@@ -47,7 +44,7 @@ class RetrievalMemory:
     @classmethod
     def build(cls, vectors: np.ndarray, examples: Sequence[PlanExample]) -> RetrievalMemory:
         """A memory of ``examples`` whose request vectors are ``vectors``."""
-        unit = _unit_rows(np.asarray(vectors, dtype=np.float32))
+        unit = unit_rows(np.asarray(vectors, dtype=np.float32))
         memory = cls(unit, [tuple(e.types) for e in examples], 0.0)
         if len(unit) > 1:
             nearest = memory.nearest(unit, exclude=list(range(len(unit))))
@@ -55,7 +52,7 @@ class RetrievalMemory:
         return memory
 
     def _similarities(self, queries: np.ndarray, exclude: Sequence[int] | None) -> np.ndarray:
-        sims = _unit_rows(np.asarray(queries, dtype=np.float32)) @ self.vectors.T
+        sims = unit_rows(np.asarray(queries, dtype=np.float32)) @ self.vectors.T
         if exclude is not None:
             sims[np.arange(len(sims)), np.asarray(exclude)] = -np.inf
         return sims
@@ -101,12 +98,11 @@ class RetrievalMemory:
 
 def bag_of_words(texts: Sequence[str], vocab_size: int) -> np.ndarray:
     """Hashed word counts ``(n, vocab_size)`` (the words encoder's retrieval vectors)."""
-    tokenizer = HashTokenizer(vocab_size, 10**6)
+    tokenizer = HashTokenizer(vocab_size)
     matrix = np.zeros((len(texts), vocab_size), dtype=np.float32)
     for row, text in enumerate(texts):
-        for token in tokenizer.encode(text):
-            if token > 1:
-                matrix[row, token] += 1.0
+        for word in tokenizer.words(text):
+            matrix[row, tokenizer.token_id(word)] += 1.0
     return matrix
 
 
@@ -147,7 +143,7 @@ class PlannerInputsBuilder:
         """The vectors requests are compared by: MiniLM sentence embeddings, or hashed bag-of-words counts."""
         if self.config.encoder == "minilm":
             states = states if states is not None else self.token_states(texts)
-            return np.stack([s.pooled for s in states]) if states else np.zeros((0, 384), np.float32)
+            return np.stack([s.pooled for s in states]) if states else np.zeros((0, MINILM_DIM), np.float32)
         return bag_of_words(texts, self.vocabulary.vocab_size)
 
     def catalogue_vectors(self) -> np.ndarray:
@@ -166,7 +162,7 @@ class PlannerInputsBuilder:
         text = text_pad = text_sentence = prior = None
         if states is not None:
             length = max((len(s.states) for s in states), default=1)
-            text = torch.zeros(len(states), length, states[0].states.shape[1] if states else 384, dtype=torch.float16)
+            text = torch.zeros(len(states), length, MINILM_DIM, dtype=torch.float16)
             text_pad = torch.ones(len(states), length, dtype=torch.bool)
             text_sentence = torch.zeros(len(states), length, dtype=torch.long)
             for row, s in enumerate(states):

@@ -57,5 +57,9 @@ REPEAT_SHARE = 0.05  # below this share of training plans that use a type twice,
 
 def with_plan_rules(vocabulary: PlannerVocabulary, train: Sequence[PlanExample]) -> PlannerVocabulary:
     """The vocabulary with what the training plans say about repeats (``repeat_types``)."""
-    repeating = sum(len(set(e.types)) < len(e.types) for e in train)
-    return dataclasses.replace(vocabulary, repeat_types=bool(train) and repeating >= REPEAT_SHARE * len(train))
+    return dataclasses.replace(vocabulary, repeat_types=bool(train) and repeating_plans(train) >= REPEAT_SHARE * len(train))
+
+
+def repeating_plans(plans: Sequence[PlanExample]) -> int:
+    """How many plans use some type twice."""
+    return sum(len(set(e.types)) < len(e.types) for e in plans)

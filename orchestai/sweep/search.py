@@ -17,9 +17,8 @@ from typing import Any
 
 from orchestai.configuration import ConfigError
 from orchestai.sweep.config import SweepConfig
+from orchestai.sweep.ray_backend import DISTRIBUTED_EXTRA_HINT
 from orchestai.sweep.trials import STATUS_ERROR, TrialJob, TrialResult
-
-SEARCH_EXTRA_HINT = "pip install 'orchestai[distributed]' (Optuna)"
 
 
 def optuna_available() -> bool:
@@ -61,7 +60,7 @@ def run_search(
 ) -> list[TrialResult]:
     """Run the study; returns every trial's result in order."""
     if not optuna_available():
-        raise ConfigError(source, "search", f"needs Optuna: {SEARCH_EXTRA_HINT}")
+        raise ConfigError(source, "search", f"needs Optuna: {DISTRIBUTED_EXTRA_HINT}")
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import time
 import traceback
@@ -160,8 +161,6 @@ def run_trial(job: TrialJob) -> TrialResult:
 
 def read_trial_result(sweep_dir: Path, trial_id: str) -> TrialResult | None:
     """The recorded result of a trial, or ``None`` when it has not finished (or its file is unreadable)."""
-    import json
-
     path = sweep_dir / TRIALS_DIR / trial_id / TRIAL_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
