@@ -95,3 +95,35 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 def write_json_atomic(path: str | Path, data: Any) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     return write_text_atomic(path, json.dumps(data, indent=1) + "\n")
+
+
+def save_torch_atomic(path: str | Path, payload: Any) -> Path:
+    """``torch.save`` of plain data (tensors, numbers, strings, lists, dicts), atomically."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_torch_plain(path: str | Path, kind: str) -> Any:
+    """A file :func:`save_torch_atomic` wrote, loaded with ``weights_only=True`` (no code runs).
+
+    ``kind`` names what the file should be in the error (``InputFileError``) for one
+    that is missing, not a regular file, truncated or foreign.
+    """
+    import torch
+
+    path = check_regular_file(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several kinds for truncated or foreign files
+        raise InputFileError(path, f"not a readable {kind} ({type(error).__name__}: {error})") from None

@@ -24,11 +24,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agents",),
     ("data",),
     ("planner",),
+    ("outcomes",),
     ("policies",),
     ("phase1",),
     ("phase2",),
     ("routing", "plan"),
-    ("evaluate",),
+    ("evaluate", "route"),
     ("sweep",),
     ("__main__",),  # the main job
 )
@@ -37,6 +38,7 @@ FOUNDATION = LAYERS[0]
 CLI_MODULES = {
     "orchestai.__main__", "orchestai.phase1.train", "orchestai.phase2.ppo",
     "orchestai.evaluate.__main__", "orchestai.plan.__main__", "orchestai.sweep.__main__",
+    "orchestai.phase1.outcomes", "orchestai.routing.calibrate", "orchestai.route.__main__",
 }  # fmt: skip
 
 

@@ -19,6 +19,9 @@ CLIS = [
     ("orchestai.evaluate.__main__", ["--env", "orchestai/RouterBench-v0"]),
     ("orchestai.evaluate.planning", ["--checkpoint", "x.pth"]),
     ("orchestai.sweep.__main__", ["ppo_seeds"]),
+    ("orchestai.phase1.outcomes", []),
+    ("orchestai.route.__main__", ["x", "--router", "x.pt"]),
+    ("orchestai.routing.calibrate", ["--router", "x.pt", "--target-cost-fraction", "0.2"]),
 ]
 
 

@@ -143,17 +143,22 @@ def test_routing_report_cli_end_to_end(tmp_path):
     assert "arc-challenge: stripped a common prefix of 1700 characters" in result.stdout
     rows = {row["router"]: row for row in csv.DictReader((tmp_path / "routing.csv").open())}
     assert set(rows) == {
-        "zero (single models' hull)", "per-data-set best model", "kNN TF-IDF (k=40)", "PPO (PlannerPolicy)",
-        "oracle (best model per prompt)",
+        "zero (single models' hull)", "per-data-set best model", "kNN TF-IDF (k=40)",
+        "PPO (PlannerPolicy, one run per cost weight)", "oracle (best model per prompt, cheapest among ties)",
+        "oracle, swept over the cost weight",
     }  # fmt: skip
     oracle, zero = (
-        float(rows["oracle (best model per prompt)"]["aiq_pooled"]),
+        float(rows["oracle, swept over the cost weight"]["aiq_pooled"]),
         float(rows["zero (single models' hull)"]["aiq_pooled"]),
     )
     assert 0.5 < zero < oracle <= 1.0
     for row in rows.values():
         assert 0.0 <= float(row["aiq_pooled"]) <= oracle + 1e-9
     assert (tmp_path / "routing_curves.png").stat().st_size > 10_000
+    assert sorted(p.name for p in (tmp_path / "routers").glob("*.zip")) == [
+        "ppo_cost_weight_0.zip",
+        "ppo_cost_weight_1000.zip",
+    ]
 
 
 def test_routing_report_bad_data_dir_is_a_clear_error(tmp_path):

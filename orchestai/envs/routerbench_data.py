@@ -150,3 +150,27 @@ def split_prompts(
     train = [p for p in prompts if (p.dataset, p.sample_id) not in test_ids]
     test = [p for p in prompts if (p.dataset, p.sample_id) in test_ids]
     return train, test
+
+
+def train_test_prompts(
+    data: RouterBenchData, test_fraction: float = 0.2, seed: int = 0, test_data: RouterBenchData | None = None
+) -> tuple[list[RouterBenchPrompt], list[RouterBenchPrompt]]:
+    """Training and held-out prompts: the seeded split of ``data``, or, with ``test_data`` (a separate folder), all of each.
+
+    A separate test folder must cover the same models and share no prompt text with the
+    training rows (it would be seen in training).
+    """
+    if test_data is None:
+        return split_prompts(data.prompts, test_fraction, seed)
+    if list(test_data.models) != list(data.models):
+        raise LogValidationError(
+            "<test folder>", f"models {test_data.models} differ from the training folder's {data.models}", field="<header>"
+        )
+    seen = {(p.dataset, p.prompt) for p in data.prompts}
+    shared = [p.sample_id for p in test_data.prompts if (p.dataset, p.prompt) in seen]
+    if shared:
+        raise LogValidationError(
+            "<test folder>",
+            f"{len(shared)} prompts are also training prompts (e.g. sample_id {shared[0]!r}): they would be seen in training",
+        )
+    return list(data.prompts), list(test_data.prompts)

@@ -9,9 +9,11 @@ import numpy as np
 from gymnasium import spaces
 
 from orchestai.envs.prompt_features import CommonPrefixStripper
-from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt, load_routerbench_folder, split_prompts
-from orchestai.envs.routerbench_world import CHARS_PER_TOKEN, ROUTERBENCH_ENV, routerbench_world
+from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt, load_routerbench_folder, train_test_prompts
+from orchestai.envs.routerbench_world import CHARS_PER_TOKEN, ROUTERBENCH_ENV, input_tokens_of, routerbench_world
+from orchestai.envs.spaces import COST_WEIGHT as COST_WEIGHT_KEY
 from orchestai.envs.spaces import INSTRUCTION_EMBEDDING as EMBEDDING_KEY
+from orchestai.envs.spaces import UNBOUNDED
 from orchestai.envs.workflow_env import WorkflowEnv, env_settings
 from orchestai.world.simulator import NORMAL
 from orchestai.world.workflow import WorkflowSpec
@@ -57,7 +59,8 @@ class RouterBenchEnv(WorkflowEnv):
     no difficulty noise, overloads or outages, so ``model_health`` only counts calls
     and failures (never errors). ``model_estimates`` carry each model's mean score on the
     prompt's data set over the *training* prompts, its prices applied to the prompt's
-    token counts, and its expected latency.
+    input tokens and to the mean answer length of the data set's *training* prompts
+    (nothing derived from the answers to this prompt), and its expected latency.
 
     ## Rewards
 
@@ -79,16 +82,21 @@ class RouterBenchEnv(WorkflowEnv):
     ``gymnasium.make("orchestai/RouterBench-v0", data_dir=..., split="train",
     test_fraction=0.2, split_seed=0, prompts_per_episode=1, cost_weight=None (100.0),
     success_bonus=None, latency_weight=None, max_retries=None, invalid_action_penalty=None, base_world=None,
-    render_mode=None, prompt_features="words", cache_dir="runs/routing/cache")``: ``data_dir`` is the folder of RouterBench CSVs (required;
+    render_mode=None, prompt_features="words", cache_dir="runs/routing/cache", cost_weight_range=None, test_data_dir=None)``: ``data_dir`` is the folder of RouterBench CSVs (required;
     rows with empty cells are skipped and listed in ``env.unwrapped.skipped``);
-    ``split`` picks ``"train"``, ``"test"`` or ``"all"`` prompts; ``base_world`` is the
+    ``split`` picks ``"train"``, ``"test"`` or ``"all"`` prompts (with ``test_data_dir``, a
+    folder of other RouterBench CSVs, every row of ``data_dir`` trains and every row of
+    that folder is the test split); ``base_world`` is the
     world YAML whose models lend their prices and latency (default
     ``orchestai/configs/world.yaml``). ``options["workflow_index"]`` at reset picks a prompt
     (single-prompt episodes). ``info`` carries ``sample_ids`` and the episode's log.
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version; the output tokens of a prompt's estimates come from the
+      training prompts of its data set (they were the mean recorded answer length of
+      that very prompt, information a router cannot have before the call);
+      ``cost_weight_range`` added.
     """
 
     def __init__(
@@ -108,6 +116,9 @@ class RouterBenchEnv(WorkflowEnv):
         data: RouterBenchData | None = None,
         prompt_features: str = "words",
         cache_dir: str | Path | None = "runs/routing/cache",
+        cost_weight_range: tuple[float, float] | list[float] | None = None,
+        test_data_dir: str | Path | None = None,
+        test_data: RouterBenchData | None = None,
     ) -> None:
         if data is None:
             if data_dir is None:
@@ -117,9 +128,15 @@ class RouterBenchEnv(WorkflowEnv):
             raise ValueError(f"split must be one of {PROMPT_SPLITS}, got {split!r}")
         if prompts_per_episode < 1:
             raise ValueError(f"prompts_per_episode must be >= 1, got {prompts_per_episode}")
-        train, test = split_prompts(data.prompts, test_fraction, split_seed)
+        if test_data is None and test_data_dir is not None:
+            test_data = load_routerbench_folder(test_data_dir)
+        train, test = train_test_prompts(data, test_fraction, split_seed, test_data)
         self.skipped = list(data.skipped)
-        self.prompts: list[RouterBenchPrompt] = {"train": train, "test": test, "all": data.prompts}[split]
+        self.prompts: list[RouterBenchPrompt] = {
+            "train": train,
+            "test": test,
+            "all": data.prompts if test_data is None else train + test,
+        }[split]
         if len(self.prompts) < prompts_per_episode:
             raise ValueError(f"split {split!r} has {len(self.prompts)} prompts, fewer than prompts_per_episode")
         self.stripper = CommonPrefixStripper().fit([p.prompt for p in train], [p.dataset for p in train])
@@ -136,6 +153,7 @@ class RouterBenchEnv(WorkflowEnv):
         )
         world = routerbench_world(train, data.models, World.load(base_world), prompts_per_episode, settings)
         self.prompts_per_episode = prompts_per_episode
+        self._answer_tokens = dict(zip(world.type_names, world.type_output_tokens.tolist(), strict=True))
         workflows = [self._workflow_of([k], world) for k in range(len(self.prompts))] if prompts_per_episode == 1 else None
         super().__init__(
             world,
@@ -155,6 +173,15 @@ class RouterBenchEnv(WorkflowEnv):
 
             self._embeddings = sentence_embeddings(self.instructions, cache_dir)
             self.observation_space[EMBEDDING_KEY] = spaces.Box(-1.0, 1.0, (self._embeddings.shape[1],), np.float32)
+        self.cost_weight_range: tuple[float, float] | None = None
+        if cost_weight_range is not None:
+            low, high = (float(v) for v in cost_weight_range)
+            if not (np.isfinite(low) and np.isfinite(high) and 0 < low <= high):
+                raise ValueError(
+                    f"cost_weight_range must be two finite numbers 0 < low <= high, got {list(cost_weight_range)}"
+                )
+            self.cost_weight_range = (low, high)
+            self.observation_space[COST_WEIGHT_KEY] = spaces.Box(0.0, UNBOUNDED, (1,), np.float32)
 
     def _workflow_of(
         self, indices: list[int], world: World | None = None, parents: list[tuple[int, ...]] | None = None
@@ -165,8 +192,8 @@ class RouterBenchEnv(WorkflowEnv):
             id=prompts[0].sample_id if len(prompts) == 1 else "+".join(p.sample_id for p in prompts),
             instruction="\n".join(self.instructions[k] for k in indices),
             types=tuple(world.type_index[p.dataset] for p in prompts),
-            input_tokens=tuple(max(1, round(len(p.prompt) / CHARS_PER_TOKEN)) for p in prompts),
-            output_tokens=tuple(_mean_output_tokens(p) for p in prompts),
+            input_tokens=tuple(input_tokens_of(p.prompt) for p in prompts),
+            output_tokens=tuple(int(self._answer_tokens[p.dataset]) for p in prompts),
             parents=tuple(parents) if parents is not None else tuple(() for _ in prompts),
             descriptions=tuple(f"{p.dataset} prompt {p.sample_id}" for p in prompts),
         )
@@ -200,6 +227,16 @@ class RouterBenchEnv(WorkflowEnv):
         if options and options.get("workflow") is not None:
             raise ValueError("orchestai/RouterBench-v0 replays recorded prompts; options['workflow'] is not supported")
         observation, info = super().reset(seed=seed, options=options)
+        if self.cost_weight_range is not None:
+            given = (options or {}).get("cost_weight")
+            if given is not None:
+                if not (np.isfinite(given) and given >= 0):
+                    raise ValueError(f"options['cost_weight'] must be a finite number >= 0, got {given!r}")
+                self.cost_weight = float(given)
+            else:
+                low, high = self.cost_weight_range
+                self.cost_weight = float(np.exp(self.np_random.uniform(np.log(low), np.log(high))))
+            observation = self._observation()
         info["sample_ids"] = [p.sample_id for p in self._episode_prompts]
         return observation, info
 
@@ -214,6 +251,8 @@ class RouterBenchEnv(WorkflowEnv):
         observation = super()._observation()
         if self._episode_embedding is not None:
             observation[EMBEDDING_KEY] = self._episode_embedding.copy()
+        if self.cost_weight_range is not None:
+            observation[COST_WEIGHT_KEY] = np.array([self.cost_weight], dtype=np.float32)
         return observation
 
     def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float, bool]:
@@ -226,8 +265,3 @@ class RouterBenchEnv(WorkflowEnv):
 
     def _output_quality(self, task_type: int, model: int) -> float:
         return 1.0  # a recorded outcome does not depend on its inputs' quality
-
-
-def _mean_output_tokens(prompt: RouterBenchPrompt) -> int:
-    chars = list(prompt.response_chars.values())
-    return max(1, round(float(np.mean(chars)) / CHARS_PER_TOKEN)) if chars else 1

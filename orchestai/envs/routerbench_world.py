@@ -34,6 +34,11 @@ ROUTERBENCH_ENV = EnvConfig(
 )
 
 
+def input_tokens_of(prompt: str) -> int:
+    """The input tokens a prompt is charged for (its length / ``CHARS_PER_TOKEN``), known before any call."""
+    return max(1, round(len(prompt) / CHARS_PER_TOKEN))
+
+
 def routerbench_world(
     train: Sequence[RouterBenchPrompt],
     models: Sequence[str],

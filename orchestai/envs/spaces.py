@@ -30,6 +30,8 @@ MODEL_ESTIMATES_KEY = "model_estimates"
 PROGRESS_KEY = "progress"
 # optional (orchestai/RouterBench-v0 with prompt_features="minilm"): a sentence embedding of the instruction
 INSTRUCTION_EMBEDDING = "instruction_embedding"
+# optional (orchestai/RouterBench-v0 with cost_weight_range): the episode's cost weight (1/USD)
+COST_WEIGHT = "cost_weight"
 
 
 class SubtaskState(IntEnum):

@@ -10,8 +10,6 @@ world) and free-form training state (``extra``).
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import torch
 from orchestai.configuration import ConfigError, from_mapping
 from orchestai.envs.spaces import OBSERVATION_LAYOUT
 from orchestai.errors import UserInputError
-from orchestai.files import InputFileError, check_regular_file
+from orchestai.files import InputFileError, load_torch_plain, save_torch_atomic
 from orchestai.planner.model import PlannerConfig, PlannerModel, PlannerVocabulary
 
 CHECKPOINT_FORMAT = 1
@@ -40,8 +38,6 @@ def save_checkpoint(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write a checkpoint atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     vocabulary = dataclasses.asdict(model.vocabulary)
     payload = {
         "format_version": CHECKPOINT_FORMAT,
@@ -55,28 +51,16 @@ def save_checkpoint(
         "observation_layout": OBSERVATION_LAYOUT,
         "extra": extra or {},
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_torch_atomic(path, payload)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint dict, loaded with ``weights_only=True``."""
     path = Path(path)
     try:
-        check_regular_file(path)
+        data = load_torch_plain(path, "planner checkpoint")
     except InputFileError as error:
-        raise CheckpointError(f"{path}: {error.problem}") from None
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several kinds for truncated or foreign files
-        raise CheckpointError(f"{path}: not a readable planner checkpoint ({type(error).__name__}: {error})") from None
+        raise CheckpointError(str(error)) from None
     if not isinstance(data, dict) or data.get("format_version") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint (format_version {CHECKPOINT_FORMAT} expected)")
     missing = [key for key in REQUIRED_KEYS if key not in data]

@@ -12,9 +12,12 @@ from orchestai.envs.routerbench_data import RouterBenchData
 from orchestai.routing.config import RoutingConfig
 
 
-def routing_env_kwargs(config: RoutingConfig, data: RouterBenchData, split: str, cost_weight: float) -> dict[str, Any]:
+def routing_env_kwargs(
+    config: RoutingConfig, data: RouterBenchData, split: str, cost_weight: float, test_data: RouterBenchData | None = None
+) -> dict[str, Any]:
     """``gymnasium.make`` kwargs of the replay env for this report (the data is passed, not re-read)."""
     return {
+        "test_data": test_data,
         "prompt_features": ppo_prompt_features(config),
         "cache_dir": config.cache_dir,
         "data": data,
@@ -34,7 +37,9 @@ def ppo_prompt_features(config: RoutingConfig) -> str:
     return config.ppo_prompt_features
 
 
-def train_ppo_router(config: RoutingConfig, data: RouterBenchData, cost_weight: float) -> Any:
+def train_ppo_router(
+    config: RoutingConfig, data: RouterBenchData, cost_weight: float, test_data: RouterBenchData | None = None
+) -> Any:
     """PPO with ``PlannerPolicy`` on the training prompts at one cost weight (from ``ppo_init`` when set)."""
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -46,19 +51,14 @@ def train_ppo_router(config: RoutingConfig, data: RouterBenchData, cost_weight: 
         ROUTERBENCH_ENV_ID,
         n_envs=config.ppo_n_envs,
         seed=config.seed,
-        env_kwargs=routing_env_kwargs(config, data, "train", cost_weight),
+        env_kwargs=routing_env_kwargs(config, data, "train", cost_weight, test_data),
     )
     settings = Phase2Config(
         init=config.ppo_init,
         n_envs=config.ppo_n_envs,
         learning_rate=config.ppo_learning_rate,
         lr_schedule="constant",
-        n_steps=config.ppo_n_steps,
-        batch_size=config.ppo_batch_size,
-        n_epochs=config.ppo_n_epochs,
-        gamma=1.0,
-        ent_coef=config.ppo_ent_coef,
-        seed=config.seed,
+        **config.ppo_settings(),
     )
     # with sentence embeddings the router reads the prompt only through them: the hashed
     # words let PPO memorise the training prompts (measured: lower held-out quality)
@@ -68,11 +68,13 @@ def train_ppo_router(config: RoutingConfig, data: RouterBenchData, cost_weight: 
     return model
 
 
-def greedy_choices(model: Any, config: RoutingConfig, data: RouterBenchData, cost_weight: float) -> np.ndarray:
+def greedy_choices(
+    model: Any, config: RoutingConfig, data: RouterBenchData, cost_weight: float, test_data: RouterBenchData | None = None
+) -> np.ndarray:
     """The model each held-out prompt is sent to, by replaying every test prompt once (greedy policy)."""
     import gymnasium as gym
 
-    env = gym.make(ROUTERBENCH_ENV_ID, **routing_env_kwargs(config, data, "test", cost_weight))
+    env = gym.make(ROUTERBENCH_ENV_ID, **routing_env_kwargs(config, data, "test", cost_weight, test_data))
     choices = np.zeros(env.get_wrapper_attr("n_workflows"), dtype=np.int64)
     for index in range(len(choices)):
         obs, _ = env.reset(seed=index, options={"workflow_index": index})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -25,20 +26,38 @@ from orchestai.cli import run_cli
 from orchestai.configuration import add_config_flags, apply_flags, load_yaml_config, yaml_key_comments
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.envs.prompt_features import CommonPrefixStripper, tfidf_features
-from orchestai.envs.routerbench_data import RouterBenchData, load_routerbench_folder, split_prompts
+from orchestai.envs.routerbench_data import RouterBenchData, load_routerbench_folder, train_test_prompts
+from orchestai.outcomes.config import DEFAULT_OUTCOMES_CONFIG, OutcomeModelConfig
+from orchestai.outcomes.training import train_outcome_model
+from orchestai.routing.bootstrap import aiq_difference_intervals
 from orchestai.routing.config import DEFAULT_ROUTING_CONFIG, RoutingConfig
 from orchestai.routing.curves import aiq, cost_to_reach, hull_quality_at, non_decreasing_hull
+from orchestai.routing.router import Router
 from orchestai.routing.routers import DEFAULT_COST_WEIGHTS, dataset_best_router, knn_router, oracle_router
 from orchestai.routing.table import OutcomeTable
 
+DATASET_BEST = "per-data-set best model"  # the baseline of the AIQ intervals
+ROUTERS_DIR = "routers"
+OUTCOME_ROUTER_DIR = "outcome"
+CONDITIONED_ROUTER_FILE = "ppo_cost_conditioned.pt"
 Sweep = list[np.ndarray]  # the model chosen for every test prompt, one array per setting of the router
 
 
 def router_sweeps(
-    config: RoutingConfig, data: RouterBenchData, log: Callable[[str], Any] = print
+    config: RoutingConfig,
+    data: RouterBenchData,
+    log: Callable[[str], Any] = print,
+    timing: dict[str, float] | None = None,
+    test_data: RouterBenchData | None = None,
 ) -> tuple[OutcomeTable, dict[str, Sweep]]:
-    """The held-out table and every router's choices over its cost-weight sweep."""
-    train, test = split_prompts(data.prompts, config.test_fraction, config.split_seed)
+    """The held-out table and every router's choices over its cost-weight sweep (training wall times into ``timing``).
+
+    The learned routers are saved under ``out_dir/routers``: each PPO router's zip, the
+    outcome model (``outcome/outcome_model.pt``) and the cost-conditioned PPO router
+    (``ppo_cost_conditioned.pt``, an outcome-model checkpoint, and its PPO zip).
+    """
+    timing = timing if timing is not None else {}
+    train, test = train_test_prompts(data, config.test_fraction, config.split_seed, test_data)
     train_table, test_table = OutcomeTable.of(train, data.models), OutcomeTable.of(test, data.models)
     stripper = CommonPrefixStripper().fit([p.prompt for p in train], [p.dataset for p in train])
     train_texts = stripper.transform([p.prompt for p in train], [p.dataset for p in train])
@@ -50,7 +69,7 @@ def router_sweeps(
         "zero (single models' hull)": [np.full(test_table.n_prompts, m) for m in range(len(data.models))],
     }
     best = dataset_best_router(train_table, test_table.datasets)
-    sweeps["per-data-set best model"] = [best.choose(w) for w in weights]
+    sweeps[DATASET_BEST] = [best.choose(w) for w in weights]
     train_tfidf, test_tfidf = tfidf_features(train_texts, test_texts)
     knn = knn_router("knn-tfidf", train_tfidf, train_table, test_tfidf, config.knn_k)
     sweeps[f"kNN TF-IDF (k={config.knn_k})"] = [knn.choose(w) for w in weights]
@@ -63,25 +82,80 @@ def router_sweeps(
         knn_e = knn_router("knn-emb", train_vectors, train_table, test_vectors, config.knn_k)
         sweeps[f"kNN embeddings (k={config.knn_k})"] = [knn_e.choose(w) for w in weights]
     else:
-        log(f"  kNN on embeddings skipped: {EMBEDDINGS_EXTRA_HINT}")
+        log(f"  kNN on embeddings, outcome model and cost-conditioned PPO skipped: {EMBEDDINGS_EXTRA_HINT}")
+    routers_dir = Path(config.out_dir) / ROUTERS_DIR
     if config.ppo_timesteps > 0:
-        sweeps["PPO (PlannerPolicy)"] = ppo_router_sweep(config, data, test_table, log)
+        started = time.perf_counter()
+        sweeps["PPO (PlannerPolicy, one run per cost weight)"] = ppo_router_sweep(
+            config, data, test_table, log, routers_dir, test_data
+        )
+        timing["ppo_per_cost_weight_seconds"] = time.perf_counter() - started
+    if use_embeddings:
+        outcome_path = (
+            Path(config.outcome_model)
+            if config.outcome_model
+            else train_report_outcome_model(config, data, routers_dir, log, test_data)
+        )
+        start = Router.load(outcome_path, config.cache_dir).estimate_router("outcome", test)
+        sweeps["outcome model (expected utility)"] = [start.choose(w) for w in weights]
+        if config.conditioned_ppo_timesteps > 0:
+            from orchestai.routing.conditioned_ppo import train_conditioned_ppo
+
+            path, seconds = train_conditioned_ppo(
+                config, data, outcome_path, routers_dir / CONDITIONED_ROUTER_FILE, log, test_data
+            )
+            timing["conditioned_ppo_seconds"] = seconds
+            tuned = Router.load(path, config.cache_dir).estimate_router("ppo", test)
+            sweeps["PPO, cost-conditioned (one run, from the outcome model)"] = [tuned.choose(w) for w in weights]
     oracle = oracle_router(test_table)
-    sweeps["oracle (best model per prompt)"] = [oracle.choose(w) for w in weights]
+    sweeps["oracle (best model per prompt, cheapest among ties)"] = [oracle.choose(0.0)]
+    sweeps["oracle, swept over the cost weight"] = [oracle.choose(w) for w in weights]
     return test_table, sweeps
 
 
+def train_report_outcome_model(
+    config: RoutingConfig,
+    data: RouterBenchData,
+    routers_dir: Path,
+    log: Callable[[str], Any],
+    test_data: RouterBenchData | None = None,
+) -> Path:
+    """The outcome model of this report's split (``orchestai/configs/outcomes.yaml``'s settings), saved under ``routers_dir``."""
+    settings = dataclasses.replace(
+        load_yaml_config(OutcomeModelConfig, DEFAULT_OUTCOMES_CONFIG),
+        data_dir=config.data_dir,
+        test_dir=config.test_dir,
+        test_fraction=config.test_fraction,
+        split_seed=config.split_seed,
+        cache_dir=config.cache_dir,
+        num_threads=config.num_threads,
+        seed=config.seed,
+        out_dir=str(routers_dir / OUTCOME_ROUTER_DIR),
+        overwrite=True,
+    )
+    result = train_outcome_model(settings, lambda line: log(f"  {line}"), data, test_data)
+    return Path(result["checkpoint"])
+
+
 def ppo_router_sweep(
-    config: RoutingConfig, data: RouterBenchData, test_table: OutcomeTable, log: Callable[[str], Any] = print
+    config: RoutingConfig,
+    data: RouterBenchData,
+    test_table: OutcomeTable,
+    log: Callable[[str], Any] = print,
+    save_dir: Path | None = None,
+    test_data: RouterBenchData | None = None,
 ) -> Sweep:
-    """Train one PPO router per configured cost weight; each one's greedy choices on the held-out prompts."""
+    """Train one PPO router per configured cost weight; each one's greedy choices on the held-out prompts (zips saved in ``save_dir``)."""
     from orchestai.routing.ppo_router import greedy_choices, train_ppo_router
 
     sweep: Sweep = []
     for weight in config.ppo_cost_weights:
         started = time.perf_counter()
-        model = train_ppo_router(config, data, weight)
-        sweep.append(greedy_choices(model, config, data, weight))
+        model = train_ppo_router(config, data, weight, test_data)
+        sweep.append(greedy_choices(model, config, data, weight, test_data))
+        if save_dir is not None:
+            save_dir.mkdir(parents=True, exist_ok=True)
+            model.save(save_dir / f"ppo_cost_weight_{weight:g}.zip")
         cost, quality = test_table.point(sweep[-1])
         log(
             f"  PPO router at cost weight {weight:g}: {config.ppo_timesteps} steps in {time.perf_counter() - started:.0f}s, held-out cost ${cost:.5f}, quality {quality:.3f}"
@@ -96,19 +170,29 @@ def ppo_router_points(config: RoutingConfig, log: Callable[[str], Any] = print) 
     recorded score of the chosen models.
     """
     data = load_routerbench_folder(config.data_dir)
-    _, test = split_prompts(data.prompts, config.test_fraction, config.split_seed)
+    test_data = load_routerbench_folder(config.test_dir) if config.test_dir else None
+    _, test = train_test_prompts(data, config.test_fraction, config.split_seed, test_data)
     test_table = OutcomeTable.of(test, data.models)
     points = []
-    for weight, choices in zip(config.ppo_cost_weights, ppo_router_sweep(config, data, test_table, log), strict=True):
+    for weight, choices in zip(
+        config.ppo_cost_weights, ppo_router_sweep(config, data, test_table, log, test_data=test_data), strict=True
+    ):
         cost, quality = test_table.point(choices)
         points.append((float(weight), float(cost), float(quality)))
     return points
 
 
 def summarize(
-    table: OutcomeTable, sweeps: dict[str, Sweep], reference_model: str
+    table: OutcomeTable, sweeps: dict[str, Sweep], reference_model: str, resamples: int = 200
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Per router: pooled AIQ, mean per-data-set AIQ, cost to 95% of the reference's quality, quality at 50% of its cost."""
+    """Per router: pooled AIQ, mean per-data-set AIQ, cost to 95% of the reference's quality, quality at 50% of its cost.
+
+    With the per-data-set best model among the routers (and ``resamples > 0``), also the
+    95% paired-bootstrap interval of each router's pooled AIQ minus that baseline's.
+    """
+    intervals = (
+        aiq_difference_intervals(table, sweeps, DATASET_BEST, resamples) if DATASET_BEST in sweeps and resamples > 0 else {}
+    )
     reference = table.model_index(reference_model)
     ref_cost, ref_quality = table.point(np.full(table.n_prompts, reference))
     pooled = {name: np.array([table.point(c) for c in choices]) for name, choices in sweeps.items()}
@@ -131,6 +215,8 @@ def summarize(
                 "cost_to_95pct_reference_quality": cost_to_reach(hull, 0.95 * ref_quality) / ref_cost,
                 "quality_at_50pct_reference_cost": hull_quality_at(hull, 0.5 * ref_cost),
                 "max_quality": float(hull[:, 1].max()),
+                "aiq_minus_dataset_best_low": intervals.get(name, (float("nan"),) * 2)[0],
+                "aiq_minus_dataset_best_high": intervals.get(name, (float("nan"),) * 2)[1],
             }
         )
     curves = {
@@ -143,37 +229,64 @@ def summarize(
 
 def format_routing_rows(rows: list[dict[str, Any]], reference_model: str) -> str:
     """The routing table as aligned text."""
-    header = f"{'router':34} {'AIQ pooled':>10} {'AIQ mean/ds':>11} {'cost@95% ref':>12} {'q@50% cost':>10}"
+    header = f"{'router':56} {'AIQ pooled':>10} {'AIQ mean/ds':>11} {'cost@95% ref':>12} {'q@50% cost':>10} {'AIQ - ds best, 95%':>20}"
     lines = [header, "-" * len(header)]
     for row in rows:
         reach = row["cost_to_95pct_reference_quality"]
+        low, high = row["aiq_minus_dataset_best_low"], row["aiq_minus_dataset_best_high"]
+        interval = f"[{low:+.4f}, {high:+.4f}]" if np.isfinite(low) else ""
         lines.append(
-            f"{row['router']:34} {row['aiq_pooled']:10.4f} {row['aiq_mean_per_dataset']:11.4f} "
-            f"{'never' if not np.isfinite(reach) else f'{reach:.1%}':>12} {row['quality_at_50pct_reference_cost']:10.4f}"
+            f"{row['router']:56} {row['aiq_pooled']:10.4f} {row['aiq_mean_per_dataset']:11.4f} "
+            f"{'never' if not np.isfinite(reach) else f'{reach:.1%}':>12} {row['quality_at_50pct_reference_cost']:10.4f} {interval:>20}"
         )
     lines.append(f"cost@95% ref: cost to reach 95% of {reference_model}'s quality, as a fraction of its cost")
+    lines.append(
+        f"AIQ - ds best: 95% paired-bootstrap interval (prompts resampled) of the pooled AIQ minus the {DATASET_BEST}'s"
+    )
     return "\n".join(lines)
 
 
 def plot_curves(curves: dict[str, Any], path: Path, title: str) -> None:
-    """Each router's non-decreasing hull (pooled prompts) and the single models, cost on a log axis."""
+    """Each router's non-decreasing hull (pooled prompts) and the single models, cost on a log axis.
+
+    Reference lines mark 95% of the reference model's quality and half its cost; the
+    legend sits beside the axes (it covered points inside them) and the single models'
+    labels alternate above and below their points.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 5.5))
+    figure, axes = plt.subplots(figsize=(10, 5.5))
     for name, points in curves["routers"].items():
         hull = non_decreasing_hull(points)
-        axes.plot(hull[:, 0], hull[:, 1], marker=".", label=name)
-    for model, (cost, quality) in curves["single_models"].items():
+        if len(hull) == 1:
+            axes.scatter(hull[:, 0], hull[:, 1], marker="*", s=80, zorder=4, label=name)
+        else:
+            axes.plot(hull[:, 0], hull[:, 1], marker=".", markersize=4, linewidth=1.2, label=name)
+    singles = sorted(curves["single_models"].items(), key=lambda item: item[1][0])
+    for k, (model, (cost, quality)) in enumerate(singles):
         axes.scatter([cost], [quality], color="black", s=14, zorder=3)
-        axes.annotate(model.split("/")[-1], (cost, quality), fontsize=6, xytext=(3, -3), textcoords="offset points")
+        axes.annotate(
+            model.split("/")[-1], (cost, quality), fontsize=6, xytext=(4, 6 if k % 2 else -9), textcoords="offset points"
+        )
+    reference = curves["reference"]
+    axes.axhline(0.95 * reference["quality"], color="grey", linestyle="--", linewidth=0.8)
+    axes.axvline(0.5 * reference["cost"], color="grey", linestyle=":", linewidth=0.8)
     axes.set_xscale("log")
+    axes.annotate(
+        f"95% of {reference['model']}'s quality", (0.01, 0.95 * reference["quality"]),
+        xycoords=("axes fraction", "data"), fontsize=6, xytext=(0, 2), textcoords="offset points",
+    )  # fmt: skip
+    axes.annotate(
+        "50% of its cost", (0.5 * reference["cost"], 0.01), xycoords=("data", "axes fraction"), fontsize=6,
+        xytext=(3, 0), textcoords="offset points",
+    )  # fmt: skip
     axes.set_xlabel("mean cost per prompt (USD, log scale)")
     axes.set_ylabel("mean quality (recorded score)")
     axes.set_title(title)
-    axes.legend(fontsize=7, loc="lower right")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
@@ -199,9 +312,20 @@ def run(config: RoutingConfig, log: Callable[[str], Any] = print) -> int:
     )
     for line in data.skipped:
         log(f"  skipped {line}")
-    table, sweeps = router_sweeps(config, data, log)
+    test_data = load_routerbench_folder(config.test_dir) if config.test_dir else None
+    if test_data is not None:
+        log(f"test folder {config.test_dir}: {len(test_data.prompts)} prompts; every row of {config.data_dir} trains")
+    timing: dict[str, float] = {}
+    table, sweeps = router_sweeps(config, data, log, timing, test_data)
     rows, curves = summarize(table, sweeps, config.reference_model)
-    title = f"{table.n_prompts} held-out RouterBench prompts (split seed {config.split_seed})"
+    curves["training_seconds"] = timing
+    if timing:
+        log(
+            "training wall time: "
+            + ", ".join(f"{k.removesuffix('_seconds').replace('_', ' ')} {v:.0f}s" for k, v in timing.items())
+        )
+    held_out = f"test folder {config.test_dir}" if config.test_dir else f"split seed {config.split_seed}"
+    title = f"{table.n_prompts} held-out RouterBench prompts ({held_out})"
     log(title)
     log(format_routing_rows(rows, config.reference_model))
     reference = curves["reference"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from orchestai.envs.routerbench_data import RouterBenchPrompt
+from orchestai.errors import UserInputError
 
 
 @dataclass(frozen=True)
@@ -49,5 +50,5 @@ class OutcomeTable:
     def model_index(self, name: str) -> int:
         """Column of a model, with a clear error for unknown names."""
         if name not in self.models:
-            raise ValueError(f"unknown model {name!r}; the table has {list(self.models)}")
+            raise UserInputError(f"unknown model {name!r}; the table has {list(self.models)}")
         return self.models.index(name)

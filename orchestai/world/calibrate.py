@@ -59,6 +59,9 @@ class SpecialistModel:
     skills: dict[str, float]
 
 
+DEFAULT_CALIBRATION_PATH = CONFIG_DIR / "calibration.yaml"
+
+
 @dataclass(frozen=True)
 class CalibrationConfig:
     """Contents of ``orchestai/configs/calibration.yaml``."""
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         help="folder with routerbench/ and llmperf/ (default ../shared/data)",
     )
     parser.add_argument(
-        "--calibration", type=Path, default=CONFIG_DIR / "calibration.yaml",
+        "--calibration", type=Path, default=DEFAULT_CALIBRATION_PATH,
         help="which measurement stands for which model and task category (default: the bundled calibration.yaml)",
     )  # fmt: skip
     parser.add_argument(
