@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("policies",),
     ("phase1",),
     ("phase2",),
-    ("routing", "plan"),
+    ("routing", "plan", "execute", "serve"),
     ("evaluate", "route"),
     ("sweep",),
     ("__main__",),  # the main job
@@ -39,6 +39,7 @@ CLI_MODULES = {
     "orchestai.__main__", "orchestai.phase1.train", "orchestai.phase2.ppo",
     "orchestai.evaluate.__main__", "orchestai.plan.__main__", "orchestai.sweep.__main__",
     "orchestai.phase1.outcomes", "orchestai.routing.calibrate", "orchestai.route.__main__",
+    "orchestai.execute.__main__", "orchestai.execute.plans_cli", "orchestai.serve.replay",
 }  # fmt: skip
 
 

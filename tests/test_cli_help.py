@@ -22,6 +22,9 @@ CLIS = [
     ("orchestai.phase1.outcomes", []),
     ("orchestai.route.__main__", ["x", "--router", "x.pt"]),
     ("orchestai.routing.calibrate", ["--router", "x.pt", "--target-cost-fraction", "0.2"]),
+    ("orchestai.execute.__main__", ["x.json", "--router", "cheapest", "--out", "x.jsonl"]),
+    ("orchestai.execute.plans_cli", ["--out", "x.json"]),
+    ("orchestai.serve.replay", []),
 ]
 
 

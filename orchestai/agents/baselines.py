@@ -67,6 +67,17 @@ class RandomPolicy:
         return int(self.rng.choice(np.flatnonzero(obs["action_mask"])))
 
 
+class FixedModelPolicy:
+    """Always the same model (a single-model router)."""
+
+    def __init__(self, model: int, name: str) -> None:
+        self.model, self.name = model, name
+
+    def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
+        """The fixed model."""
+        return self.model
+
+
 class CheapestPolicy:
     """The capable model with the lowest expected cost for this subtask."""
 

@@ -34,6 +34,7 @@ class RouterBenchPrompt:
     scores: dict[str, float]
     costs: dict[str, float]
     response_chars: dict[str, int] = field(default_factory=dict)
+    responses: dict[str, str] = field(default_factory=dict)  # the recorded answers, when read with keep_responses
 
 
 @dataclass
@@ -55,7 +56,7 @@ def model_columns(header: Iterable[str]) -> list[str]:
     return [c for c in header if "|" not in c and c not in _FIXED_COLUMNS]
 
 
-def load_routerbench(paths: Iterable[str | Path]) -> RouterBenchData:
+def load_routerbench(paths: Iterable[str | Path], keep_responses: bool = False) -> RouterBenchData:
     """Read RouterBench CSV files; all must cover the same models.
 
     Rows with empty cells are reported in ``skipped`` (never silently dropped); a score
@@ -77,7 +78,7 @@ def load_routerbench(paths: Iterable[str | Path]) -> RouterBenchData:
             if column not in header:
                 raise LogValidationError(str(path), "missing column", field=column)
         for index, row in enumerate(rows):
-            prompt = _parse_row(path, index, row, these, skipped)
+            prompt = _parse_row(path, index, row, these, skipped, keep_responses)
             if prompt is not None:
                 prompts.append(prompt)
     return RouterBenchData(prompts=prompts, models=models or [], skipped=skipped)
@@ -96,7 +97,9 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return list(reader.fieldnames or []), rows
 
 
-def _parse_row(path: Path, index: int, row: dict[str, str], models: list[str], skipped: list[str]) -> RouterBenchPrompt | None:
+def _parse_row(
+    path: Path, index: int, row: dict[str, str], models: list[str], skipped: list[str], keep_responses: bool = False
+) -> RouterBenchPrompt | None:
     """One prompt's recorded outcomes, or ``None`` (reported in ``skipped``) when a cell is empty."""
     if None in row or any(value is None for value in row.values()):
         problem = "more or fewer cells than the header (a truncated file?)"
@@ -120,16 +123,19 @@ def _parse_row(path: Path, index: int, row: dict[str, str], models: list[str], s
         if not math.isfinite(costs[m]) or costs[m] < 0:
             problem = f"a cost must be a finite number >= 0, got {row[f'{m}|total_cost']!r}"
             raise LogValidationError(str(path), problem, index, row["sample_id"], f"{m}|total_cost")
-    responses = {m: len(row.get(f"{m}|model_response") or "") for m in models}
-    return RouterBenchPrompt(row["sample_id"], row["eval_name"], row["prompt"], scores, costs, responses)
+    answers = {m: row.get(f"{m}|model_response") or "" for m in models}
+    lengths = {m: len(text) for m, text in answers.items()}
+    return RouterBenchPrompt(
+        row["sample_id"], row["eval_name"], row["prompt"], scores, costs, lengths, answers if keep_responses else {}
+    )
 
 
-def load_routerbench_folder(folder: str | Path) -> RouterBenchData:
+def load_routerbench_folder(folder: str | Path, keep_responses: bool = False) -> RouterBenchData:
     """Read every ``*.csv`` of a folder (sorted by name), e.g. ``../shared/data/routerbench``."""
     paths = sorted(Path(folder).glob("*.csv"))
     if not paths:
         raise LogValidationError(str(folder), "no RouterBench CSV files (*.csv) in this folder")
-    return load_routerbench(paths)
+    return load_routerbench(paths, keep_responses)
 
 
 def split_prompts(

@@ -12,10 +12,13 @@ overloads or outages.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+from orchestai.configuration import load_yaml_config
 from orchestai.envs.routerbench_data import RouterBenchPrompt
+from orchestai.world.calibrate import DEFAULT_CALIBRATION_PATH, CalibrationConfig
 from orchestai.world.config import ConditionsConfig, EnvConfig, TaskTypeConfig, TemplatesConfig, WorkerModelConfig, WorldConfig
 from orchestai.world.world import World
 
@@ -32,6 +35,27 @@ ROUTERBENCH_ENV = EnvConfig(
     observation_cost_scale_usd=0.01,
     observation_time_scale_s=10.0,
 )
+
+
+def categories_of_datasets(data_dir: str | Path, calibration_path: str | Path = DEFAULT_CALIBRATION_PATH) -> dict[str, str]:
+    """Each RouterBench data set's (``eval_name``'s) task-type category, from the files ``calibration.yaml`` maps to categories."""
+    from orchestai.envs.routerbench_data import load_routerbench
+
+    calibration = load_yaml_config(CalibrationConfig, calibration_path)
+    return {
+        dataset: category
+        for category, file_name in calibration.category_sources.items()
+        for dataset in load_routerbench([Path(data_dir) / file_name]).datasets
+    }
+
+
+def category_types(world: World, category: str) -> list[int]:
+    """The world's task types of a category whose input and output are text (what a RouterBench LLM answers)."""
+    return [
+        t
+        for t, config in enumerate(world.config.task_types)
+        if config.category == category and config.input_modality == "text" and config.output_modality == "text"
+    ]
 
 
 def input_tokens_of(prompt: str) -> int:

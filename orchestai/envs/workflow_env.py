@@ -385,7 +385,31 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             )  # fmt: skip
             self.invalid_calls += 1
             penalty = self.invalid_action_penalty
-        start = self._ready_time[i]
+        reward, terminated = self._record(i, model, attempt, success, cost, latency, expected, error, self._ready_time[i])
+        reward -= penalty
+        if success and self._n_done < self._n:
+            self._current = heapq.heappop(self._ready)
+        self._finished = terminated
+        info = self._info()
+        if terminated:
+            info["log"] = self.episode_log()
+            info["reward_terms"] = self.reward_terms()
+        return self._observation(), reward, terminated, False, info
+
+    def _record(
+        self,
+        i: int,
+        model: int,
+        attempt: int,
+        success: bool,
+        cost: float,
+        latency: float,
+        expected: float,
+        error: bool,
+        start: float,
+    ) -> tuple[float, bool]:
+        """Book one attempt's outcome (log, clock, health, state, children): its reward without the invalid-call penalty, and whether the episode ends."""
+        task_type = self._types[i]
         end = start + latency
         self._ready_time[i] = end  # a retry starts when this attempt ends
         model_name = self._model_names[model]
@@ -408,7 +432,7 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if end > self.makespan:
             self.makespan = end
         self.total_cost += cost
-        reward = -self.cost_weight * cost - self.latency_weight * (self.makespan - previous_makespan) - penalty
+        reward = -self.cost_weight * cost - self.latency_weight * (self.makespan - previous_makespan)
 
         calls = self._calls[model] = self._calls[model] + 1
         if not success:
@@ -451,18 +475,11 @@ class WorkflowEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 terminated = True
                 self.success = True
                 reward += self.success_bonus
-            else:
-                self._current = heapq.heappop(self._ready)
         elif attempt > self.max_retries:
             terminated = True
         if not terminated and self.cost_budget_usd is not None and self.total_cost >= self.cost_budget_usd:
             terminated = True
-        self._finished = terminated
-        info = self._info()
-        if terminated:
-            info["log"] = self.episode_log()
-            info["reward_terms"] = self.reward_terms()
-        return self._observation(), reward, terminated, False, info
+        return reward, terminated
 
     def _call(self, i: int, model: int, attempt: int) -> tuple[bool, float, float, float, bool]:
         """Success, cost, latency, expected latency and error (a down model's time-out) of calling capable ``model`` on subtask ``i``."""

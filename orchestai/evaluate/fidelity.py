@@ -26,50 +26,25 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from orchestai.agents.baselines import BestExpectedUtilityPolicy, CheapestPolicy, RoutingPolicy, StrongestPolicy
+from orchestai.agents.baselines import (
+    BestExpectedUtilityPolicy,
+    CheapestPolicy,
+    FixedModelPolicy,
+    RoutingPolicy,
+    StrongestPolicy,
+)
 from orchestai.cli import run_cli
-from orchestai.configuration import load_yaml_config
 from orchestai.envs import ROUTERBENCH_ENV_ID, WORKFLOW_ENV_ID
-from orchestai.envs.routerbench_data import RouterBenchPrompt, load_routerbench, load_routerbench_folder, split_prompts
-from orchestai.envs.routerbench_world import input_tokens_of
+from orchestai.envs.routerbench_data import RouterBenchPrompt, load_routerbench_folder, split_prompts
+from orchestai.envs.routerbench_world import categories_of_datasets, category_types, input_tokens_of
 from orchestai.files import write_json_atomic
 from orchestai.outcomes.calibration import brier_score, expected_calibration_error
 from orchestai.routing.config import RoutingConfig
-from orchestai.world.calibrate import DEFAULT_CALIBRATION_PATH, CalibrationConfig
 from orchestai.world.workflow import WorkflowSpec
 from orchestai.world.world import World
 
 HERMITE_NODES = 40
 FIDELITY_FILE = "fidelity.json"
-
-
-class FixedModelPolicy:
-    """Always the same model (a single-model router)."""
-
-    def __init__(self, model: int, name: str) -> None:
-        self.model, self.name = model, name
-
-    def act(self, obs: dict[str, np.ndarray], env: Any) -> int:
-        """The fixed model."""
-        return self.model
-
-
-def categories_of_datasets(data_dir: Path, calibration: CalibrationConfig) -> dict[str, str]:
-    """Each RouterBench data set's (``eval_name``'s) category, from the files ``calibration.category_sources`` names."""
-    return {
-        dataset: category
-        for category, file_name in calibration.category_sources.items()
-        for dataset in load_routerbench([data_dir / file_name]).datasets
-    }
-
-
-def category_types(world: World, category: str) -> list[int]:
-    """The world's task types of a category whose input and output are text (what a RouterBench LLM answers)."""
-    return [
-        t
-        for t, config in enumerate(world.config.task_types)
-        if config.category == category and config.input_modality == "text" and config.output_modality == "text"
-    ]
 
 
 def world_success_probability(world: World, category: str, model: int) -> float:
@@ -129,9 +104,8 @@ def fidelity_report(
     config: RoutingConfig, cost_weight: float, outcome_model: str | None = None, log: Callable[[str], Any] = print
 ) -> dict[str, Any]:
     """Success (Brier, ECE per model) and returns (per policy) of the synthetic world against the recorded outcomes."""
-    calibration = load_yaml_config(CalibrationConfig, DEFAULT_CALIBRATION_PATH)
     data = load_routerbench_folder(config.data_dir)  # in the routing report's order: the same split
-    category_of = categories_of_datasets(Path(config.data_dir), calibration)
+    category_of = categories_of_datasets(Path(config.data_dir))
     train, test = split_prompts(data.prompts, config.test_fraction, config.split_seed)
     world = World.load()
     models = data.models

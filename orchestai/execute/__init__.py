@@ -1,0 +1,1 @@
+"""Executing plans against OpenAI-compatible endpoints, writing recorded execution logs."""
