@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
+import re
 
-from orchestai.world.templates import WorkflowRenderer, generate_templates
+import numpy as np
+import pytest
+
+from orchestai.world.templates import WorkflowRenderer, generate_templates, instruction_style
 from orchestai.world.world import World
 
 
@@ -45,3 +49,77 @@ def test_rendering_varies_wording_but_not_structure(world: World):
     assert a.instruction.count(".") >= len(template.subtasks)
     again = renderer.render(template, np.random.default_rng(1), "a")
     assert again == a
+
+
+def _styled_world(world: World, styles: dict[str, float]) -> World:
+    templates = dataclasses.replace(world.config.templates, styles=styles, min_subtasks=2, mean_subtasks=5.0)
+    return World(dataclasses.replace(world.config, templates=templates), source="styled")
+
+
+@pytest.mark.parametrize("style", ["numbered", "prose", "mixed"])
+def test_each_style_reads_as_itself_and_keeps_the_structure(world: World, style: str):
+    styled = _styled_world(world, {style: 1.0})
+    renderer = WorkflowRenderer(styled)
+    for template in generate_templates(styled)[:40]:
+        spec = renderer.render(template, np.random.default_rng(template.id), "w")
+        assert instruction_style(spec.instruction) == (style if style != "mixed" or any(spec.parents) else "prose")
+        assert spec.types == tuple(s.type_index for s in template.subtasks)
+        if style == "prose":
+            assert not re.search(r"\bsteps? \d", spec.instruction)  # dependencies named by content only
+            for i, parents in enumerate(spec.parents):
+                for p in parents:
+                    assert styled.config.task_types[spec.types[p]].result_noun in spec.descriptions[i]
+
+
+def test_a_style_mix_is_seeded_and_drawn_in_proportion(world: World):
+    styled = _styled_world(world, {"prose": 3.0, "mixed": 1.0, "numbered": 1.0})
+    template = generate_templates(styled)[0]
+    first = [WorkflowRenderer(styled).render(template, np.random.default_rng(k), "w").instruction for k in range(400)]
+    again = [WorkflowRenderer(styled).render(template, np.random.default_rng(k), "w").instruction for k in range(400)]
+    assert first == again
+    shares = {s: sum(instruction_style(t) == s for t in first) / 400 for s in ("prose", "mixed", "numbered")}
+    assert 0.5 < shares["prose"] < 0.7 and 0.1 < shares["numbered"] < 0.3  # 0.6 and 0.2 expected
+
+
+def test_only_numbered_draws_no_style_so_rendering_is_unchanged(world: World):
+    renderer = WorkflowRenderer(_styled_world(world, {"numbered": 2.0}))
+    template = generate_templates(world)[3]
+    rng = np.random.default_rng(7)
+    renderer.render(template, rng, "w")
+    reference = np.random.default_rng(7)
+    reference.random(4 + len(template.subtasks) * renderer._draws_per_subtask)  # the renderer's one batch, nothing more
+    assert rng.random() == reference.random()
+
+
+def test_repeated_results_are_told_apart_by_ordinals():
+    from orchestai.world.templates import _content_refs
+
+    nouns = ["the summary", "the translation", "the summary"]
+    assert _content_refs((0, 1), nouns) == "the summary (first one) and the translation"
+    assert _content_refs((2,), nouns) == "the summary (second one)"
+
+
+def test_planning_comparison_groups_records_by_instruction_style():
+    from orchestai.data.examples import PlanExample
+    from orchestai.evaluate.planning import record_groups
+
+    def example(k: int, text: str, n: int) -> PlanExample:
+        return PlanExample(str(k), text, (0,) * n, ((),) + tuple((i,) for i in range(n - 1)), (-1,) * n, (1,) * n, (1,) * n)
+
+    val = [
+        example(0, "Do this. Step 1: Summarise it. Step 2: Translate it using step 1.", 2),
+        example(1, "First, summarise it. Then translate it using the summary.", 2),
+        example(2, "First, summarise it. Finally, translate it using step 1.", 2),
+        example(3, "First, summarise it. Then translate it. Finally, post it using the translation.", 3),
+    ]
+    groups = record_groups(val, set())
+    assert groups["style: numbered"] == [0] and groups["style: prose"] == [1, 3] and groups["style: mixed"] == [2]
+    assert groups["2 steps"] == [0, 1, 2] and groups["3 steps"] == [3]
+    assert not [g for g in record_groups(val[1:2] + val[3:], set()) if g.startswith("style")]  # one style: no style blocks
+
+
+def test_catalogue_descriptions_come_from_the_world_yaml(world: World):
+    from orchestai.planner.vocabulary import type_description
+
+    summary = world.type_index["summarization"]
+    assert type_description(world, summary) == world.config.task_types[summary].description != ""

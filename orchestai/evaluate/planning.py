@@ -31,6 +31,7 @@ from orchestai.planner.metrics import Plan, plan_metrics
 from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner, VectorNeighbourPlanner
 from orchestai.planner.tensors import tensorize
 from orchestai.planner.text_inputs import builder_for_checkpoint
+from orchestai.world.templates import instruction_style
 
 COLUMNS = (
     ("node_f1_record", "node F1 (GNN4TaskPlan)"),
@@ -89,13 +90,7 @@ def compare_planners(
         plans["neighbour (MiniLM embeddings)"] = neighbour.plan(instructions)
     else:
         log(f"neighbour on embeddings skipped: {EMBEDDINGS_EXTRA_HINT}")
-    groups = {"all": list(range(len(val)))}
-    for label, low, high in STEP_GROUPS:
-        members = [k for k, e in enumerate(val) if low <= e.n_subtasks <= high]
-        if members:
-            groups[label] = members
-    if unseen:
-        groups["unseen types"] = [k for k, e in enumerate(val) if unseen.intersection(e.types)]
+    groups = record_groups(val, unseen)
     results = {
         group: {
             name: plan_metrics([predicted[k] for k in members], [gold[k] for k in members], names)
@@ -108,6 +103,22 @@ def compare_planners(
         for name, predicted in plans.items():
             results["unseen types"][name] |= unseen_type_scores(predicted, val, unseen)
     return results | {"_records": {group: {"records": float(len(members))} for group, members in groups.items()}}
+
+
+def record_groups(val: list[PlanExample], unseen: set[int]) -> dict[str, list[int]]:
+    """Which held-out records each table block covers: all, by number of gold steps, records using unseen types, and by instruction style (when several)."""
+    groups = {"all": list(range(len(val)))}
+    for label, low, high in STEP_GROUPS:
+        members = [k for k, e in enumerate(val) if low <= e.n_subtasks <= high]
+        if members:
+            groups[label] = members
+    if unseen:
+        groups["unseen types"] = [k for k, e in enumerate(val) if unseen.intersection(e.types)]
+    styles = [instruction_style(e.instruction) for e in val]
+    if len(set(styles)) > 1:  # synthetic instructions rendered in several styles
+        for style in sorted(set(styles)):
+            groups[f"style: {style}"] = [k for k, s in enumerate(styles) if s == style]
+    return groups
 
 
 def unseen_type_scores(predicted: list[Plan], gold: list[PlanExample], unseen: set[int]) -> dict[str, float]:

@@ -27,10 +27,13 @@ def vocabulary_for_world(world: World) -> PlannerVocabulary:
 
 
 def type_description(world: World, type_index: int) -> str:
-    """A task type's one-line description: its phrases with their placeholders taken out."""
+    """A task type's one-line description: ``description`` in the world YAML, else its phrases without their placeholders."""
     import re
 
-    phrases = world.config.task_types[type_index].phrases
+    config = world.config.task_types[type_index]
+    if config.description:
+        return config.description
+    phrases = config.phrases
     return "; ".join(" ".join(re.sub(r"\{\w+\}", "", p).split()) for p in phrases)
 
 

@@ -15,6 +15,7 @@ from orchestai.configuration import load_yaml_config, require
 from orchestai.paths import DEFAULT_WORLD_PATH
 
 MODALITIES = ("text", "image", "audio")
+INSTRUCTION_STYLES = ("numbered", "prose", "mixed")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,13 @@ class TaskTypeConfig:
     output_tokens: int
     difficulty_offset: float
     phrases: list[str]
+    description: str = ""  # one line for catalogue grounding (empty: the phrases stand in)
+    result: str = ""  # what prose instructions call its output ("the summary"; empty: from the name)
+
+    @property
+    def result_noun(self) -> str:
+        """How prose instructions refer to this type's output."""
+        return self.result or f"the {self.name.replace('_', ' ')} result"
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
@@ -115,10 +123,23 @@ class TemplatesConfig:
     max_layer_width: int = 4
     max_parents: int = 2
     token_log_sigma: float = 0.3
+    # the mix of instruction styles: numbered steps, prose (dependencies named by what
+    # they produce), mixed (prose, dependencies by step number); weights need not sum to 1
+    styles: dict[str, float] = field(default_factory=lambda: {"numbered": 1.0})
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
         require(self.count >= 1, "count", "must be >= 1")
+        require(
+            bool(self.styles) and set(self.styles) <= set(INSTRUCTION_STYLES),
+            "styles",
+            f"must name some of {', '.join(INSTRUCTION_STYLES)}",
+        )
+        require(
+            all(w >= 0 for w in self.styles.values()) and sum(self.styles.values()) > 0,
+            "styles",
+            "weights must be >= 0, not all 0",
+        )
         require(self.min_subtasks >= 1, "min_subtasks", "must be >= 1")
         require(self.max_subtasks >= self.min_subtasks, "max_subtasks", "must be >= min_subtasks")
         require(

@@ -29,6 +29,12 @@ _SLOT = re.compile(r"\{(\w+)\}")
 # no "{n}. text" format: a period after the number would read as a sentence end
 _STEP_FORMATS = ("Step {n}: {text}.", "({n}) {text}.", "{n}) {text}.")
 _DEPENDENCY_FORMATS = ("using ", "based on ", "with the output of ", "from ")
+_PROSE_FIRST = ("First, ", "To begin, ", "To start, ")
+_PROSE_NEXT = ("Then ", "After that, ", "Next, ", "Once that is done, ")
+_PROSE_LAST = ("Finally, ", "Last, ", "To finish, ")
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_NUMBERED_STEP = re.compile(r"(?:^|[.!?] )(?:Step \d+:|\(\d+\)|\d+\)) ")
+_STEP_REFERENCE = re.compile(r"\bsteps? \d+")
 _OPENINGS = (
     "Please run this workflow for the {project} project.",
     "I need help with the {project} project.",
@@ -151,11 +157,42 @@ def _refs(parents: tuple[int, ...]) -> str:
     return "steps " + ", ".join(numbers[:-1]) + " and " + numbers[-1]
 
 
+def instruction_style(instruction: str) -> str:
+    """Which style an instruction reads as: ``numbered`` (numbered steps), ``mixed`` (step numbers in prose) or ``prose``."""
+    if _NUMBERED_STEP.search(instruction):
+        return "numbered"
+    return "mixed" if _STEP_REFERENCE.search(instruction) else "prose"
+
+
+def _content_refs(parents: tuple[int, ...], nouns: list[str]) -> str:
+    """Dependencies named by what they produce ("the summary and the translation"); an ordinal where a noun repeats."""
+    named = []
+    for p in parents:
+        same = [i for i, noun in enumerate(nouns) if noun == nouns[p]]
+        if len(same) > 1:
+            rank = same.index(p)
+            named.append(f"{nouns[p]} ({_ORDINALS[rank] if rank < len(_ORDINALS) else 'an earlier'} one)")
+        else:
+            named.append(nouns[p])
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+
+
 class WorkflowRenderer:
-    """Renders templates of one world into workflows with freshly worded instructions."""
+    """Renders templates of one world into workflows with freshly worded instructions.
+
+    The style of each instruction is drawn from ``templates.styles``: ``numbered``
+    ("Step 2: translate the summary using step 1."), ``prose`` ("Then translate it
+    using the summary.") or ``mixed`` (prose sentences, dependencies by step number).
+    With only ``numbered`` in the mix no style is drawn, so the random stream, and every
+    rendered workflow, is what it was before styles existed.
+    """
 
     def __init__(self, world: World) -> None:
         self.world = world
+        styles = world.config.templates.styles
+        total = sum(styles.values())
+        self._styles = [(name, weight / total) for name, weight in styles.items() if weight > 0]
+        self._nouns = [t.result_noun for t in world.config.task_types]
         self._slots = world.config.slots
         self._phrases = [list(t.phrases) for t in world.config.task_types]
         # each subtask uses at most one uniform per slot plus one for its connective
@@ -168,14 +205,23 @@ class WorkflowRenderer:
         # one batch of uniforms: drawing them one by one dominated the env's reset time
         draws = iter(rng.random(4 + len(template.subtasks) * self._draws_per_subtask).tolist())
         step_format = _STEP_FORMATS[int(next(draws) * len(_STEP_FORMATS))]
+        style = self._style(rng) if len(self._styles) > 1 else self._styles[0][0]
         descriptions = []
         sentences = [_fill_slots(_OPENINGS[int(next(draws) * len(_OPENINGS))], slots, draws)]
+        nouns = [self._nouns[s.type_index] for s in template.subtasks]
+        last = len(template.subtasks)
         for n, (phrase, refs) in enumerate(self._parts_of(template), start=1):
             text = _fill_slots(phrase, slots, draws)
             if refs:
+                if style == "prose":
+                    refs = _content_refs(template.subtasks[n - 1].parents, nouns)
                 text = f"{text} {_DEPENDENCY_FORMATS[int(next(draws) * len(_DEPENDENCY_FORMATS))]}{refs}"
             descriptions.append(text)
-            sentences.append(step_format.format(n=n, text=text[0].upper() + text[1:]))
+            if style == "numbered":
+                sentences.append(step_format.format(n=n, text=text[0].upper() + text[1:]))
+            else:
+                pool = _PROSE_FIRST if n == 1 else _PROSE_LAST if n == last and last > 1 else _PROSE_NEXT
+                sentences.append(f"{pool[int(rng.random() * len(pool))]}{text}.")
         return WorkflowSpec(
             id=workflow_id,
             instruction=" ".join(sentences),
@@ -185,6 +231,14 @@ class WorkflowRenderer:
             parents=tuple(s.parents for s in template.subtasks),
             descriptions=tuple(descriptions),
         )
+
+    def _style(self, rng: np.random.Generator) -> str:
+        u, total = float(rng.random()), 0.0
+        for name, share in self._styles:
+            total += share
+            if u < total:
+                return name
+        return self._styles[-1][0]
 
     def _parts_of(self, template: WorkflowTemplate) -> list[tuple[str, str]]:
         # per subtask: its phrase and its rendered dependency references ("" for roots)
