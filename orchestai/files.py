@@ -126,4 +126,6 @@ def load_torch_plain(path: str | Path, kind: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several kinds for truncated or foreign files
-        raise InputFileError(path, f"not a readable {kind} ({type(error).__name__}: {error})") from None
+        # torch's messages run to several lines (and advise loading without weights_only): keep the first sentence
+        first = str(error).strip().splitlines()[0].split(". ")[0].rstrip(".") if str(error).strip() else ""
+        raise InputFileError(path, f"not a readable {kind} ({type(error).__name__}: {first})") from None

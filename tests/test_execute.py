@@ -288,3 +288,35 @@ def test_a_phase1_planner_and_a_ppo_zip_route_real_calls(shared_prompts, tiny_ph
             for record in records:
                 for call in record["execution"]:
                     assert call["model"] in world.model_index
+
+
+def test_an_unreachable_endpoint_is_one_line_before_any_call(tmp_path: Path):
+    from orchestai.serve.local import free_port
+
+    plans = tmp_path / "plans.json"
+    plans.write_text(json.dumps({"subtasks": [{"type": "question_answering", "depends_on": [], "prompt": "hello"}]}))
+    endpoints = endpoints_pointed_at(f"http://127.0.0.1:{free_port()}/v1", tmp_path / "endpoints.yaml")
+    result = run_execute(plans, tmp_path / "out.jsonl", endpoints, "cheapest")
+    assert result.returncode == 2 and "is unreachable" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.calls.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_the_deadline_stops_the_run_and_resume_finishes_it(shared_prompts, tmp_path: Path):
+    folder, _ = shared_prompts
+    write_plans(tmp_path / "plans.json", routerbench_plans(folder, World.load(), "test", limit=40))
+    with replay_server("--latency-scale", "1.0") as base_url:  # LLMPerf latencies: about 1-10 s per call
+        endpoints = endpoints_for(base_url, tmp_path)
+        out = tmp_path / "logs.jsonl"
+        started = time.monotonic()
+        result = run_execute(
+            tmp_path / "plans.json", out, endpoints, "cheapest", "--deadline-s", "2", "--max-active-workflows", "4"
+        )
+        assert result.returncode == 0, result.stderr
+        assert "deadline of 2s reached" in result.stdout
+        assert time.monotonic() - started < 30  # start-up included; the run itself stopped at 2 s
+        assert len(read_jsonl(out)) < 40
+        resumed = run_execute(tmp_path / "plans.json", out, endpoints, "cheapest", "--resume", "--max-active-workflows", "40")
+        assert resumed.returncode == 0, resumed.stderr
+    records = read_jsonl(out)
+    assert sorted(r["id"] for r in records) == sorted(p["id"] for p in json.loads((tmp_path / "plans.json").read_text()))

@@ -377,3 +377,12 @@ def test_routing_clis_answer_bad_input_in_one_line(toy_outcome_model, argv: list
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_cost_conditioned_replay_env_passes_the_checkers():
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = RouterBenchEnv(data=routerbench_toy_data(), split="train", cost_weight_range=(1.0, 1000.0))
+    check_env(env, skip_render_check=True)
+    sb3_check_env(RouterBenchEnv(data=routerbench_toy_data(), cost_weight_range=(1.0, 1000.0)), warn=False)

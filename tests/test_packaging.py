@@ -72,3 +72,13 @@ def test_wheel_installs_into_a_fresh_venv_and_works_outside_the_repo(tmp_path: P
     assert not any(site.glob("orchestai/**/*.jsonl"))  # nothing generated inside site-packages
     listed = _run([str(venv / "bin" / "orchestai-sweep"), "--list"], work)  # the bundled sweeps travel with the wheel
     assert listed.returncode == 0 and "ppo_seeds" in listed.stdout.split(), listed.stdout + listed.stderr
+    configs = (
+        "from orchestai.configuration import load_yaml_config\n"
+        "from orchestai.execute.config import DEFAULT_ENDPOINTS_CONFIG, ExecutionConfig\n"
+        "from orchestai.outcomes.config import DEFAULT_OUTCOMES_CONFIG, OutcomeModelConfig\n"
+        "print(len(load_yaml_config(ExecutionConfig, DEFAULT_ENDPOINTS_CONFIG).endpoints), load_yaml_config(OutcomeModelConfig, DEFAULT_OUTCOMES_CONFIG).folds)\n"
+    )  # the new bundled configs travel with the wheel too
+    loaded = _run([str(python), "-c", configs], work)
+    assert loaded.returncode == 0 and loaded.stdout.split() == ["12", "5"], loaded.stdout + loaded.stderr
+    helped = _run([str(venv / "bin" / "orchestai-execute"), "--help"], work)
+    assert helped.returncode == 0 and "--resume" in helped.stdout, helped.stderr

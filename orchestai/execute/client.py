@@ -48,6 +48,33 @@ class EndpointClients:
         """The environment variables named by ``api_key_env`` that are not set (names only, never values)."""
         return sorted({e.api_key_env for e in self.endpoints.values() if e.api_key_env and not os.environ.get(e.api_key_env)})
 
+    async def preflight(self) -> None:
+        """Ask every distinct server for its models once: an unreachable server or a rejected key is a one-line error before any call.
+
+        A server without ``/v1/models`` (HTTP 404) passes: only chat completions are needed.
+        """
+        import openai
+
+        from orchestai.errors import UserInputError
+
+        checked: set[str] = set()
+        for model, endpoint in self.endpoints.items():
+            if endpoint.base_url in checked:
+                continue
+            checked.add(endpoint.base_url)
+            try:
+                await self.clients[model].models.list()
+            except openai.APIConnectionError as error:
+                raise UserInputError(
+                    f"endpoint {endpoint.base_url} (model {model}) is unreachable: {error}; is the server running?"
+                ) from None
+            except openai.AuthenticationError:
+                raise UserInputError(
+                    f"endpoint {endpoint.base_url} (model {model}) rejected the key in ${endpoint.api_key_env}"
+                ) from None
+            except openai.APIStatusError:
+                pass  # e.g. no /models route: the chat calls will tell
+
     async def chat(self, model: str, messages: list[dict[str, str]]) -> CallResult:
         """One chat completion within the model's concurrency limit; time-outs, HTTP errors and malformed answers are errors."""
         import openai

@@ -142,6 +142,11 @@ class Executor:
         missing = clients.missing_keys()
         if missing:
             raise UserInputError(f"environment variables not set for endpoint keys: {', '.join(missing)}")
+        try:
+            await clients.preflight()
+        except BaseException:
+            await clients.close()
+            raise
         self._clients = clients
         self._journal, self._log = AppendOnlyLines(self.journal_path), AppendOnlyLines(self.log_path)
         started = time.perf_counter()
