@@ -320,3 +320,15 @@ def test_the_deadline_stops_the_run_and_resume_finishes_it(shared_prompts, tmp_p
         assert resumed.returncode == 0, resumed.stderr
     records = read_jsonl(out)
     assert sorted(r["id"] for r in records) == sorted(p["id"] for p in json.loads((tmp_path / "plans.json").read_text()))
+
+
+def test_resuming_with_a_journal_of_other_plans_is_one_line(tmp_path: Path):
+    from orchestai.execute.config import DEFAULT_ENDPOINTS_CONFIG
+
+    plans = tmp_path / "plans.json"
+    plans.write_text(json.dumps({"id": "a", "subtasks": [{"type": "question_answering", "depends_on": [], "prompt": "hi"}]}))
+    journal = {"workflow": "a", "subtask": 5, "attempt": 1, "model": "gpt-4-1106-preview", "success": False}
+    journal |= {"cost_usd": 0.0, "latency_s": 1.0, "start_s": 0.0, "end_s": 1.0, "error": True, "error_message": "x"}
+    (tmp_path / "out.calls.jsonl").write_text(json.dumps(journal) + "\n")
+    result = run_execute(plans, tmp_path / "out.jsonl", DEFAULT_ENDPOINTS_CONFIG, "cheapest", "--resume")
+    assert result.returncode == 2 and "out.calls.jsonl: line 1" in result.stderr and "Traceback" not in result.stderr

@@ -107,11 +107,20 @@ class Executor:
     def _restore(self, workflows: list[_Workflow]) -> None:
         """Book the journal's calls of unfinished workflows again (``resume``)."""
         by_id = {w.plan.spec.id: w for w in workflows}
-        for record in read_lines(self.journal_path):
+        for line, record in enumerate(read_lines(self.journal_path), start=1):
             workflow = by_id.get(str(record.get("workflow")))
             if workflow is None or workflow.written:
                 continue
-            i, model = int(record["subtask"]), self.world.model_index[record["model"]]
+            try:
+                i, model = int(record["subtask"]), self.world.model_index[record["model"]]
+                float(record["cost_usd"]), float(record["latency_s"]), float(record["start_s"])
+                if not 0 <= i < workflow.plan.spec.n_subtasks:
+                    raise IndexError(i)
+            except (KeyError, TypeError, ValueError, IndexError) as error:
+                raise UserInputError(
+                    f"{self.journal_path}: line {line}: a call this plan file and world cannot have ({type(error).__name__}: {error}); "
+                    "resume with the plans and world of the interrupted run"
+                ) from None
             workflow.env.take_ready()
             workflow.env.record(
                 i,
