@@ -19,7 +19,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import orchestai  # noqa: F401  (registers the envs)
-from orchestai.envs.routerbench_data import load_routerbench_folder
+from orchestai.envs.routerbench_data import ROUTERBENCH_DIR, load_routerbench_folder
 from orchestai.execute.command import execute_command
 from orchestai.execute.config import endpoints_pointed_at
 from orchestai.execute.plans import routerbench_plans, write_plans
@@ -30,9 +30,7 @@ from orchestai.world.world import World
 def main() -> None:
     """Execute, compare, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir", default="../shared/data/routerbench", help="RouterBench CSVs (default ../shared/data/routerbench)"
-    )
+    parser.add_argument("--data-dir", default=ROUTERBENCH_DIR, help=f"RouterBench CSVs (default {ROUTERBENCH_DIR})")
     args = parser.parse_args()
     models = load_routerbench_folder(args.data_dir).models
     env = gym.make("orchestai/RouterBench-v0", data_dir=args.data_dir, split="test")

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from orchestai.envs.routerbench_data import ROUTERBENCH_DIR
 from orchestai.execute.command import execute_command
 from orchestai.execute.config import endpoints_pointed_at
 from orchestai.execute.plans import routerbench_plans, write_plans
@@ -51,9 +52,7 @@ def outcomes(log: Path) -> list[tuple]:
 def main() -> None:
     """Run, check, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir", default="../shared/data/routerbench", help="RouterBench CSVs (default ../shared/data/routerbench)"
-    )
+    parser.add_argument("--data-dir", default=ROUTERBENCH_DIR, help=f"RouterBench CSVs (default {ROUTERBENCH_DIR})")
     parser.add_argument("--prompts", type=int, default=800, help="single-prompt plans (default 800: about 1,000 calls)")
     parser.add_argument("--error-rate", type=float, default=0.1, help="injected error rate (default 0.1)")
     parser.add_argument(

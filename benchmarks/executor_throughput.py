@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from orchestai.envs.routerbench_data import ROUTERBENCH_DIR
 from orchestai.execute.client import JUDGE_TEMPLATE
 from orchestai.execute.command import execute_command
 from orchestai.execute.config import endpoints_pointed_at
@@ -95,9 +96,7 @@ def critical_path(record: dict) -> float:
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir", default="../shared/data/routerbench", help="RouterBench CSVs (default ../shared/data/routerbench)"
-    )
+    parser.add_argument("--data-dir", default=ROUTERBENCH_DIR, help=f"RouterBench CSVs (default {ROUTERBENCH_DIR})")
     parser.add_argument("--prompts", type=int, default=400, help="single-prompt plans of the overhead part (default 400)")
     parser.add_argument("--diamonds", type=int, default=20, help="diamond workflows of the makespan part (default 20)")
     parser.add_argument(

@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,20 +77,25 @@ def parse_json(text: str, source: str, line: int | None = None) -> Any:
         raise InputFileError(source, f"unusable JSON value ({error})", line) from None
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` atomically: a temporary file in the same folder, then a rename (no torn file on a crash)."""
+def _write_atomically(path: str | Path, write: Callable[[str], object]) -> Path:
+    """``write(temporary path)`` in the target's folder, then a rename onto ``path``: no torn file on a crash."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write(tmp)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` atomically: a temporary file in the same folder, then a rename (no torn file on a crash)."""
+    return _write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
@@ -101,17 +107,7 @@ def save_torch_atomic(path: str | Path, payload: Any) -> Path:
     """``torch.save`` of plain data (tensors, numbers, strings, lists, dicts), atomically."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _write_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_torch_plain(path: str | Path, kind: str) -> Any:

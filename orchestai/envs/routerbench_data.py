@@ -21,6 +21,10 @@ import numpy as np
 from orchestai.files import InputFileError, read_text
 from orchestai.logs.schema import LogValidationError
 
+# the one home of where RouterBench lives and of the report's seeded split
+ROUTERBENCH_DIR = "../shared/data/routerbench"
+TEST_FRACTION = 0.2
+SPLIT_SEED = 0
 _FIXED_COLUMNS = ("", "sample_id", "prompt", "eval_name", "oracle_model_to_route_to")
 
 
@@ -44,6 +48,7 @@ class RouterBenchData:
     prompts: list[RouterBenchPrompt]
     models: list[str]
     skipped: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # data set -> the file name it was read from
 
     @property
     def datasets(self) -> list[str]:
@@ -66,6 +71,7 @@ def load_routerbench(paths: Iterable[str | Path], keep_responses: bool = False) 
     csv.field_size_limit(1 << 30)
     prompts: list[RouterBenchPrompt] = []
     skipped: list[str] = []
+    files: dict[str, str] = {}
     models: list[str] | None = None
     for path in map(Path, paths):
         header, rows = _read_csv(path)
@@ -81,7 +87,8 @@ def load_routerbench(paths: Iterable[str | Path], keep_responses: bool = False) 
             prompt = _parse_row(path, index, row, these, skipped, keep_responses)
             if prompt is not None:
                 prompts.append(prompt)
-    return RouterBenchData(prompts=prompts, models=models or [], skipped=skipped)
+                files.setdefault(prompt.dataset, path.name)
+    return RouterBenchData(prompts=prompts, models=models or [], skipped=skipped, files=files)
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -139,7 +146,7 @@ def load_routerbench_folder(folder: str | Path, keep_responses: bool = False) ->
 
 
 def split_prompts(
-    prompts: list[RouterBenchPrompt], test_fraction: float = 0.2, seed: int = 0
+    prompts: list[RouterBenchPrompt], test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED
 ) -> tuple[list[RouterBenchPrompt], list[RouterBenchPrompt]]:
     """A seeded train/test split by prompt (``sample_id``), stratified by data set.
 
@@ -159,7 +166,10 @@ def split_prompts(
 
 
 def train_test_prompts(
-    data: RouterBenchData, test_fraction: float = 0.2, seed: int = 0, test_data: RouterBenchData | None = None
+    data: RouterBenchData,
+    test_fraction: float = TEST_FRACTION,
+    seed: int = SPLIT_SEED,
+    test_data: RouterBenchData | None = None,
 ) -> tuple[list[RouterBenchPrompt], list[RouterBenchPrompt]]:
     """Training and held-out prompts: the seeded split of ``data``, or, with ``test_data`` (a separate folder), all of each.
 

@@ -9,8 +9,15 @@ import numpy as np
 from gymnasium import spaces
 
 from orchestai.envs.prompt_features import CommonPrefixStripper
-from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt, load_routerbench_folder, train_test_prompts
-from orchestai.envs.routerbench_world import CHARS_PER_TOKEN, ROUTERBENCH_ENV, input_tokens_of, routerbench_world
+from orchestai.envs.routerbench_data import (
+    SPLIT_SEED,
+    TEST_FRACTION,
+    RouterBenchData,
+    RouterBenchPrompt,
+    load_routerbench_folder,
+    train_test_prompts,
+)
+from orchestai.envs.routerbench_world import CHARS_PER_TOKEN, ROUTERBENCH_ENV, routerbench_world, tokens_of_text
 from orchestai.envs.spaces import COST_WEIGHT as COST_WEIGHT_KEY
 from orchestai.envs.spaces import INSTRUCTION_EMBEDDING as EMBEDDING_KEY
 from orchestai.envs.spaces import UNBOUNDED
@@ -103,8 +110,8 @@ class RouterBenchEnv(WorkflowEnv):
         self,
         data_dir: str | Path | None = None,
         split: str = "train",
-        test_fraction: float = 0.2,
-        split_seed: int = 0,
+        test_fraction: float = TEST_FRACTION,
+        split_seed: int = SPLIT_SEED,
         prompts_per_episode: int = 1,
         cost_weight: float | None = None,
         success_bonus: float | None = None,
@@ -174,6 +181,7 @@ class RouterBenchEnv(WorkflowEnv):
             self._embeddings = sentence_embeddings(self.instructions, cache_dir)
             self.observation_space[EMBEDDING_KEY] = spaces.Box(-1.0, 1.0, (self._embeddings.shape[1],), np.float32)
         self.cost_weight_range: tuple[float, float] | None = None
+        self._given_cost_weight: float | None = None
         if cost_weight_range is not None:
             low, high = (float(v) for v in cost_weight_range)
             if not (np.isfinite(low) and np.isfinite(high) and 0 < low <= high):
@@ -192,7 +200,7 @@ class RouterBenchEnv(WorkflowEnv):
             id=prompts[0].sample_id if len(prompts) == 1 else "+".join(p.sample_id for p in prompts),
             instruction="\n".join(self.instructions[k] for k in indices),
             types=tuple(world.type_index[p.dataset] for p in prompts),
-            input_tokens=tuple(input_tokens_of(p.prompt) for p in prompts),
+            input_tokens=tuple(tokens_of_text(p.prompt) for p in prompts),
             output_tokens=tuple(int(self._answer_tokens[p.dataset]) for p in prompts),
             parents=tuple(parents) if parents is not None else tuple(() for _ in prompts),
             descriptions=tuple(f"{p.dataset} prompt {p.sample_id}" for p in prompts),
@@ -226,19 +234,22 @@ class RouterBenchEnv(WorkflowEnv):
         """Start an episode: one prompt (or a DAG of ``prompts_per_episode`` prompts)."""
         if options and options.get("workflow") is not None:
             raise ValueError("orchestai/RouterBench-v0 replays recorded prompts; options['workflow'] is not supported")
+        given = (options or {}).get("cost_weight")
+        if given is not None and not (isinstance(given, (int, float)) and np.isfinite(given) and given >= 0):
+            raise ValueError(f"options['cost_weight'] must be a finite number >= 0, got {given!r}")
+        self._given_cost_weight = given
         observation, info = super().reset(seed=seed, options=options)
-        if self.cost_weight_range is not None:
-            given = (options or {}).get("cost_weight")
-            if given is not None:
-                if not (np.isfinite(given) and given >= 0):
-                    raise ValueError(f"options['cost_weight'] must be a finite number >= 0, got {given!r}")
-                self.cost_weight = float(given)
+        info["sample_ids"] = [p.sample_id for p in self._episode_prompts]
+        return observation, info
+
+    def _start_episode(self, workflow: WorkflowSpec, structure: Any) -> None:
+        super()._start_episode(workflow, structure)
+        if self.cost_weight_range is not None:  # drawn here, before the first observation is built
+            if self._given_cost_weight is not None:
+                self.cost_weight = float(self._given_cost_weight)
             else:
                 low, high = self.cost_weight_range
                 self.cost_weight = float(np.exp(self.np_random.uniform(np.log(low), np.log(high))))
-            observation = self._observation()
-        info["sample_ids"] = [p.sample_id for p in self._episode_prompts]
-        return observation, info
 
     def _embedding_of(self, rows: list[int]) -> np.ndarray | None:
         """The mean of the prompts' embeddings, back to unit length (once per episode)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from orchestai.configuration import load_yaml_config
-from orchestai.envs.routerbench_data import RouterBenchPrompt
+from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt
 from orchestai.world.calibrate import DEFAULT_CALIBRATION_PATH, CalibrationConfig
 from orchestai.world.config import ConditionsConfig, EnvConfig, TaskTypeConfig, TemplatesConfig, WorkerModelConfig, WorldConfig
 from orchestai.world.world import World
@@ -37,16 +37,15 @@ ROUTERBENCH_ENV = EnvConfig(
 )
 
 
-def categories_of_datasets(data_dir: str | Path, calibration_path: str | Path = DEFAULT_CALIBRATION_PATH) -> dict[str, str]:
-    """Each RouterBench data set's (``eval_name``'s) task-type category, from the files ``calibration.yaml`` maps to categories."""
-    from orchestai.envs.routerbench_data import load_routerbench
-
-    calibration = load_yaml_config(CalibrationConfig, calibration_path)
-    return {
-        dataset: category
-        for category, file_name in calibration.category_sources.items()
-        for dataset in load_routerbench([Path(data_dir) / file_name]).datasets
+def categories_of_datasets(data: RouterBenchData, calibration_path: str | Path = DEFAULT_CALIBRATION_PATH) -> dict[str, str]:
+    """Each loaded data set's (``eval_name``'s) task-type category: ``calibration.yaml`` maps the file it came from to one."""
+    category_of_file = {
+        name: category for category, name in load_yaml_config(CalibrationConfig, calibration_path).category_sources.items()
     }
+    unmapped = sorted(d for d, name in data.files.items() if name not in category_of_file)
+    if unmapped:
+        raise ValueError(f"data sets {unmapped} come from files that {calibration_path} maps to no category")
+    return {dataset: category_of_file[name] for dataset, name in data.files.items()}
 
 
 def category_types(world: World, category: str) -> list[int]:
@@ -58,9 +57,9 @@ def category_types(world: World, category: str) -> list[int]:
     ]
 
 
-def input_tokens_of(prompt: str) -> int:
-    """The input tokens a prompt is charged for (its length / ``CHARS_PER_TOKEN``), known before any call."""
-    return max(1, round(len(prompt) / CHARS_PER_TOKEN))
+def tokens_of_text(text: str) -> int:
+    """The tokens a text counts for (its length / ``CHARS_PER_TOKEN``, at least 1): a prompt's, known before any call, or an answer's."""
+    return max(1, round(len(text) / CHARS_PER_TOKEN))
 
 
 def routerbench_world(

@@ -36,7 +36,7 @@ from orchestai.agents.baselines import (
 from orchestai.cli import run_cli
 from orchestai.envs import ROUTERBENCH_ENV_ID, WORKFLOW_ENV_ID
 from orchestai.envs.routerbench_data import RouterBenchPrompt, load_routerbench_folder, split_prompts
-from orchestai.envs.routerbench_world import categories_of_datasets, category_types, input_tokens_of
+from orchestai.envs.routerbench_world import ROUTERBENCH_ENV, categories_of_datasets, category_types, tokens_of_text
 from orchestai.files import write_json_atomic
 from orchestai.outcomes.calibration import brier_score, expected_calibration_error
 from orchestai.routing.config import RoutingConfig
@@ -74,7 +74,7 @@ def one_subtask_workflow(prompt: RouterBenchPrompt, task_type: int, output_token
         id=f"fidelity-{prompt.sample_id}",
         instruction=f"a {prompt.dataset} prompt",
         types=(task_type,),
-        input_tokens=(input_tokens_of(prompt.prompt),),
+        input_tokens=(tokens_of_text(prompt.prompt),),
         output_tokens=(output_tokens,),
         parents=((),),
         descriptions=(prompt.dataset,),
@@ -105,7 +105,7 @@ def fidelity_report(
 ) -> dict[str, Any]:
     """Success (Brier, ECE per model) and returns (per policy) of the synthetic world against the recorded outcomes."""
     data = load_routerbench_folder(config.data_dir)  # in the routing report's order: the same split
-    category_of = categories_of_datasets(Path(config.data_dir))
+    category_of = categories_of_datasets(data)
     train, test = split_prompts(data.prompts, config.test_fraction, config.split_seed)
     world = World.load()
     models = data.models
@@ -211,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         help="an outcome-model checkpoint of the same split, compared with the world (default: none)",
     )
     parser.add_argument(
-        "--cost-weight", type=float, default=100.0, help="the trade-off of the returns, 1/USD (default 100, the replay env's)"
+        "--cost-weight",
+        type=float,
+        default=ROUTERBENCH_ENV.cost_weight,
+        help=f"the trade-off of the returns, 1/USD (default {ROUTERBENCH_ENV.cost_weight:g}, the replay env's)",
     )
     parser.add_argument(
         "--cache-dir", default=defaults.cache_dir, help=f"where prompt embeddings are cached (default {defaults.cache_dir})"

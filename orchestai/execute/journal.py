@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orchestai.files import parse_json, read_text
+from orchestai.files import InputFileError, parse_json, read_text
 
 
 class AppendOnlyLines:
@@ -52,8 +52,6 @@ def read_lines(path: str | Path) -> list[dict[str, Any]]:
             break
         record = parse_json(line, str(path), number)
         if not isinstance(record, dict):
-            from orchestai.files import InputFileError
-
             raise InputFileError(path, "expected a JSON object", number)
         records.append(record)
     return records

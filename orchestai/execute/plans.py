@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestai.envs.routerbench_data import load_routerbench_folder, split_prompts
-from orchestai.envs.routerbench_world import categories_of_datasets, category_types, input_tokens_of
+from orchestai.envs.routerbench_data import SPLIT_SEED, TEST_FRACTION, load_routerbench_folder, split_prompts
+from orchestai.envs.routerbench_world import categories_of_datasets, category_types, tokens_of_text
 from orchestai.files import parse_json, read_text
 from orchestai.logs.schema import LogValidationError
 from orchestai.world.workflow import WorkflowSpec, topological_order
@@ -85,7 +85,7 @@ def plan_of(item: Any, world: World, path: str = "<plans>", index: int = 0) -> P
         if not isinstance(prompt, str) or not prompt.strip():
             raise fail("expected a non-empty string", f"{where}.prompt")
         t = world.type_index[type_name]
-        input_tokens = subtask.get("input_tokens", input_tokens_of(prompt))
+        input_tokens = subtask.get("input_tokens", tokens_of_text(prompt))
         output_tokens = subtask.get("output_tokens", int(world.type_output_tokens[t]))
         for name, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -117,8 +117,8 @@ def routerbench_plans(
     data_dir: str | Path,
     world: World,
     split: str = "test",
-    test_fraction: float = 0.2,
-    split_seed: int = 0,
+    test_fraction: float = TEST_FRACTION,
+    split_seed: int = SPLIT_SEED,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """One single-subtask plan per RouterBench prompt of a split: the prompt as it is, typed by its category's first text type.
@@ -129,7 +129,7 @@ def routerbench_plans(
     data = load_routerbench_folder(data_dir)
     train, test = split_prompts(data.prompts, test_fraction, split_seed)
     prompts = {"train": train, "test": test, "all": data.prompts}[split]
-    categories = categories_of_datasets(data_dir)
+    categories = categories_of_datasets(data)
     type_of = {dataset: world.type_names[category_types(world, category)[0]] for dataset, category in categories.items()}
     plans = []
     for prompt in prompts[:limit]:
@@ -138,7 +138,7 @@ def routerbench_plans(
             "type": type_of[prompt.dataset],
             "depends_on": [],
             "prompt": prompt.prompt,
-            "input_tokens": input_tokens_of(prompt.prompt),
+            "input_tokens": tokens_of_text(prompt.prompt),
         }
         plans.append(
             {

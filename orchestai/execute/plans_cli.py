@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from orchestai.cli import run_cli
+from orchestai.envs.routerbench_data import ROUTERBENCH_DIR, SPLIT_SEED, TEST_FRACTION
 from orchestai.execute.plans import routerbench_plans, write_plans
 from orchestai.world.world import World
 
@@ -19,14 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write execution plans of RouterBench prompts (one prompt per plan).")
     parser.add_argument(
         "--routerbench",
-        default="../shared/data/routerbench",
-        help="folder of RouterBench CSVs (default ../shared/data/routerbench)",
+        default=ROUTERBENCH_DIR,
+        help=f"folder of RouterBench CSVs (default {ROUTERBENCH_DIR})",
     )
     parser.add_argument(
         "--split", choices=("train", "test", "all"), default="test", help="which prompts of the seeded split (default test)"
     )
-    parser.add_argument("--test-fraction", type=float, default=0.2, help="held-out share of the split (default 0.2)")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
+    parser.add_argument(
+        "--test-fraction", type=float, default=TEST_FRACTION, help=f"held-out share of the split (default {TEST_FRACTION})"
+    )
+    parser.add_argument("--split-seed", type=int, default=SPLIT_SEED, help=f"seed of the split (default {SPLIT_SEED})")
     parser.add_argument("--limit", type=int, default=None, help="at most this many prompts (default: all)")
     parser.add_argument("--out", type=Path, required=True, help="the plan file to write (JSON list)")
     args = parser.parse_args(argv)

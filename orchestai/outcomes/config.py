@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestai.configuration import require
+from orchestai.envs.routerbench_data import ROUTERBENCH_DIR, SPLIT_SEED, TEST_FRACTION
 from orchestai.paths import CONFIG_DIR
 
 DEFAULT_OUTCOMES_CONFIG = CONFIG_DIR / "outcomes.yaml"
@@ -17,10 +18,10 @@ RELIABILITY_PLOT_FILE = "reliability.png"
 class OutcomeModelConfig:
     """How ``python -m orchestai.phase1.outcomes`` trains an outcome model on RouterBench's recorded outcomes."""
 
-    data_dir: str = "../shared/data/routerbench"
+    data_dir: str = ROUTERBENCH_DIR
     test_dir: str | None = None
-    test_fraction: float = 0.2
-    split_seed: int = 0
+    test_fraction: float = TEST_FRACTION
+    split_seed: int = SPLIT_SEED
     folds: int = 5
     hidden: int = 128
     input_dropout: float = 0.1

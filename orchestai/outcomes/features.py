@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from orchestai.envs.prompt_features import CommonPrefixStripper
-from orchestai.envs.routerbench_world import input_tokens_of
+from orchestai.envs.routerbench_world import tokens_of_text
 from orchestai.errors import UserInputError
 
 LENGTH_SCALE = 8.0  # log1p(tokens) / 8 is about 1 for the longest prompts
@@ -81,11 +81,17 @@ class PromptFeaturizer:
             rows[k, self.datasets.index(dataset)] = 1.0
         return rows
 
-    def features(self, texts: Sequence[str], datasets: Sequence[str], embed: Any) -> torch.Tensor:
-        """The feature vectors of prompts (full texts; their lengths count the prefix, which the model is paid for)."""
+    def inputs(
+        self, texts: Sequence[str], datasets: Sequence[str], embed: Any
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What the outcome model reads of prompts: feature vectors, data-set one-hots and input tokens.
+
+        The texts are whole (their lengths count the prefix, which the model is paid for).
+        """
         embeddings = torch.as_tensor(np.asarray(embed(self.strip(texts, datasets)), dtype=np.float32))
-        tokens = torch.tensor([input_tokens_of(t) for t in texts], dtype=torch.float32)
-        return feature_vector(embeddings, torch.as_tensor(self.onehot(datasets)), tokens)
+        onehot = torch.as_tensor(self.onehot(datasets))
+        tokens = torch.tensor([tokens_of_text(t) for t in texts], dtype=torch.float32)
+        return feature_vector(embeddings, onehot, tokens), onehot, tokens
 
     def to_state(self) -> dict[str, Any]:
         """Plain data for a checkpoint (loadable with ``weights_only=True``)."""

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from orchestai.cli import run_cli
 from orchestai.envs.routerbench_data import load_routerbench_folder
+from orchestai.envs.routerbench_world import ROUTERBENCH_ENV
 from orchestai.routing.config import RoutingConfig
 from orchestai.routing.router import RouteDecision, Router, calibrate_router
 
-DEFAULT_COST_WEIGHT = 100.0  # the replay env's default trade-off (orchestai/RouterBench-v0)
+DEFAULT_COST_WEIGHT = ROUTERBENCH_ENV.cost_weight  # the replay env's default trade-off (orchestai/RouterBench-v0)
 
 
 def format_decision(prompt: str, decision: RouteDecision) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestai.configuration import require
+from orchestai.envs.routerbench_data import ROUTERBENCH_DIR, SPLIT_SEED, TEST_FRACTION
 from orchestai.paths import CONFIG_DIR
 
 DEFAULT_ROUTING_CONFIG = CONFIG_DIR / "routing.yaml"
@@ -15,10 +16,10 @@ DEFAULT_ROUTING_CONFIG = CONFIG_DIR / "routing.yaml"
 class RoutingConfig:
     """What ``python -m orchestai.evaluate --env orchestai/RouterBench-v0`` compares, and how."""
 
-    data_dir: str = "../shared/data/routerbench"
+    data_dir: str = ROUTERBENCH_DIR
     test_dir: str | None = None
-    test_fraction: float = 0.2
-    split_seed: int = 0
+    test_fraction: float = TEST_FRACTION
+    split_seed: int = SPLIT_SEED
     reference_model: str = "gpt-4-1106-preview"
     knn_k: int = 40
     embeddings: str = "auto"

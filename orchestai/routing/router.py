@@ -17,8 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt, load_routerbench_folder, train_test_prompts
-from orchestai.envs.routerbench_world import input_tokens_of
+from orchestai.envs.routerbench_data import (
+    SPLIT_SEED,
+    TEST_FRACTION,
+    RouterBenchData,
+    RouterBenchPrompt,
+    load_routerbench_folder,
+    train_test_prompts,
+)
 from orchestai.errors import UserInputError
 from orchestai.outcomes.features import PromptFeaturizer
 from orchestai.outcomes.model import OutcomeModel, read_outcome_model
@@ -75,9 +81,7 @@ class Router:
     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """``(P(success), expected cost, data sets)`` of every prompt: ``(n, M)``, ``(n, M)`` and the data set each was read as."""
         names = list(datasets) if datasets is not None else self.featurizer.infer_datasets(prompts, self.embed)
-        features = self.featurizer.features(prompts, names, self.embed)
-        onehot = torch.as_tensor(self.featurizer.onehot(names))
-        tokens = torch.tensor([input_tokens_of(p) for p in prompts], dtype=torch.float32)
+        features, onehot, tokens = self.featurizer.inputs(prompts, names, self.embed)
         success = self.model.success_probability(features).numpy().astype(np.float64)
         cost = self.model.expected_cost(onehot, tokens).numpy().astype(np.float64)
         return success, cost, names
@@ -134,7 +138,8 @@ def calibrate_router(
         raise UserInputError("give exactly one of target_cost_fraction and target_strong_share")
     split = router.metadata.get("split", {})
     test_data = load_routerbench_folder(split["test_dir"]) if split.get("test_dir") else None
-    train, test = train_test_prompts(data, float(split.get("test_fraction", 0.2)), int(split.get("split_seed", 0)), test_data)
+    fraction, seed = float(split.get("test_fraction", TEST_FRACTION)), int(split.get("split_seed", SPLIT_SEED))
+    train, test = train_test_prompts(data, fraction, seed, test_data)
     tables = {name: OutcomeTable.of(prompts, router.models) for name, prompts in (("train", train), ("test", test))}
     routers = {"train": router.estimate_router("train", train), "test": router.estimate_router("test", test)}
     reference = tables["train"].model_index(reference_model)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from orchestai.envs.routerbench_data import RouterBenchData, RouterBenchPrompt
-from orchestai.envs.routerbench_world import CHARS_PER_TOKEN, input_tokens_of
+from orchestai.envs.routerbench_world import tokens_of_text
 from orchestai.world.simulator import NORMAL, ExecutionSimulator
 from orchestai.world.world import World
 
@@ -91,7 +91,7 @@ class RecordedBackend:
         """The sampled latency of ``model`` answering ``prompt`` (deterministic per pair and seed), scaled."""
         if self.settings.latency_scale == 0 or model not in self._model_index:
             return 0.0
-        tokens = max(1, round(len(prompt.responses.get(model, "")) / CHARS_PER_TOKEN))
+        tokens = tokens_of_text(prompt.responses.get(model, ""))
         seed = self.settings.seed
         z1 = _normal(_unit(seed, "ttft", prompt.sample_id, model))
         z2 = _normal(_unit(seed, "token", prompt.sample_id, model))
@@ -140,11 +140,11 @@ class RecordedBackend:
         if fault is not None:
             return fault[0], _error(fault[1], "injected"), latency
         answer = prompt.responses.get(model, "")
-        completion_tokens = max(1, round(len(answer) / CHARS_PER_TOKEN))
+        completion_tokens = tokens_of_text(answer)
         usage = {
-            "prompt_tokens": input_tokens_of(prompt.prompt),
+            "prompt_tokens": tokens_of_text(prompt.prompt),
             "completion_tokens": completion_tokens,
-            "total_tokens": input_tokens_of(prompt.prompt) + completion_tokens,
+            "total_tokens": tokens_of_text(prompt.prompt) + completion_tokens,
             "cost": prompt.costs[model],
         }
         return 200, _completion(model, answer, usage, key), latency

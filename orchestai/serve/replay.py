@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from orchestai.cli import run_cli
-from orchestai.envs.routerbench_data import load_routerbench_folder
+from orchestai.envs.routerbench_data import ROUTERBENCH_DIR, load_routerbench_folder
 from orchestai.errors import UserInputError
 from orchestai.serve.backend import RecordedBackend, ReplaySettings, create_app
 
@@ -18,9 +18,7 @@ from orchestai.serve.backend import RecordedBackend, ReplaySettings, create_app
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Serve RouterBench's recorded answers as an OpenAI-compatible chat API.")
-    parser.add_argument(
-        "--data", default="../shared/data/routerbench", help="folder of RouterBench CSVs (default ../shared/data/routerbench)"
-    )
+    parser.add_argument("--data", default=ROUTERBENCH_DIR, help=f"folder of RouterBench CSVs (default {ROUTERBENCH_DIR})")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument(
