@@ -52,7 +52,6 @@ def run_pipeline(profile_name: str, out: Path, progress: bool, overwrite: bool =
     from orchestai.data.generate import ensure_default_logs
     from orchestai.evaluate.synthetic import EvaluationRequest, run_evaluation
     from orchestai.logs.io import load_logs
-    from orchestai.paths import default_logs_path
     from orchestai.phase1.config import BEST_MODEL_NAME, DEFAULT_PHASE1_CONFIG, Phase1Config
     from orchestai.phase1.trainer import Phase1Trainer
     from orchestai.phase2.config import DEFAULT_PHASE2_CONFIG, Phase2Config
@@ -69,7 +68,7 @@ def run_pipeline(profile_name: str, out: Path, progress: bool, overwrite: bool =
         progress=progress,
         overwrite=overwrite,
     )
-    path = ensure_default_logs(default_logs_path(phase1.n_logs), n=phase1.n_logs, world=world)
+    path = ensure_default_logs(n=phase1.n_logs, world=world)
     print(f"      synthetic execution logs: {len(load_logs(path, world).logs)} valid records in {path}")
 
     print(f"[2/4] phase 1: {profile['epochs']} epochs -> {out / 'phase1'}")

@@ -23,6 +23,10 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_VARIABLE) or "data")
 
 
-def default_logs_path(n_logs: int = DEFAULT_N_LOGS) -> Path:
-    """Where the default synthetic data set of ``n_logs`` logs is (or will be) generated."""
-    return data_dir() / f"synthetic_logs_{n_logs}.jsonl"
+def default_logs_path(n_logs: int, fingerprint: str) -> Path:
+    """Where the default synthetic data set of ``n_logs`` logs is (or will be) generated.
+
+    ``fingerprint`` names what the logs were generated from (the world, the seed): a
+    file generated from another world or seed is never mistaken for this one.
+    """
+    return data_dir() / f"synthetic_logs_{n_logs}_{fingerprint}.jsonl"

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from orchestai.data.generate import generate_logs
+from orchestai.data.generate import default_logs_file, ensure_default_logs, generate_logs
 from orchestai.logs.io import load_logs, write_logs
 from orchestai.logs.schema import LogValidationError
 from orchestai.world.world import World
@@ -161,3 +163,21 @@ def test_generate_cli_writes_valid_logs(tmp_path: Path, world: World):
     assert result.returncode == 0, result.stderr
     assert "wrote 25 synthetic logs" in result.stdout
     assert len(load_logs(out, world).logs) == 25
+
+
+def test_default_logs_of_another_world_or_seed_are_never_reused(tmp_path: Path, world: World, monkeypatch):
+    monkeypatch.setenv("ORCHESTAI_DATA_DIR", str(tmp_path))
+    path = ensure_default_logs(n=3, world=world)
+    assert path.parent == tmp_path and path.exists()
+    assert ensure_default_logs(n=3, world=world) == path  # found, not regenerated
+    other_world = World(dataclasses.replace(world.config, templates=dataclasses.replace(world.config.templates, seed=1)))
+    assert other_world.fingerprint != world.fingerprint
+    assert default_logs_file(other_world, 3) != path
+    assert default_logs_file(world, 3, seed=1) != path and default_logs_file(world, 3, epsilon=0.2) != path
+    generated = subprocess.run(
+        [sys.executable, "-m", "orchestai.data.generate", "--n", "3", "--seed", "0"],
+        capture_output=True, text=True, check=False, env={**os.environ, "ORCHESTAI_DATA_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    assert str(path) in generated.stdout  # the CLI's default file is the one Phase 1 reads
+    assert [json.loads(line) for line in path.read_text().splitlines()] == generate_logs(world, 3, 0)

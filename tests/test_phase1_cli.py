@@ -185,7 +185,8 @@ def test_phase1_learns_from_the_logged_decisions_how_to_use_execution_feedback(t
 def test_early_stopping_on_part_of_the_training_split_leaves_the_held_out_split_unread(
     tmp_path: Path, small_log_file: Path, monkeypatch
 ):
-    from orchestai.data.examples import split_indices
+    from orchestai.data.generate import template_of_log
+    from orchestai.envs.workflow_env import is_held_out
 
     seen: list[list[str]] = []
     real = phase1.tensorize
@@ -198,8 +199,10 @@ def test_early_stopping_on_part_of_the_training_split_leaves_the_held_out_split_
     lines: list[str] = []
     config = _config(tmp_path, small_log_file, epochs=1, early_stop_fraction=0.25)
     assert phase1.Phase1Trainer(config, log=lines.append).run() == 0
-    assert any("early stopping on 8 records of the training split" in line for line in lines)
     ids = [json.loads(line)["id"] for line in small_log_file.read_text().splitlines()]
-    _, held_out = split_indices(len(ids), config.val_fraction, config.split_seed)
+    held_out = {i for i in ids if is_held_out(template_of_log(i) or 0)}  # the logs of Workflow-v0's test templates
+    assert 0 < len(held_out) < len(ids)
+    stopping = round((len(ids) - len(held_out)) * 0.25)
+    assert any(f"early stopping on {stopping} records of the training split" in line for line in lines)
     read = {i for batch in seen for i in batch}
-    assert len(read) == 32 and read.isdisjoint(ids[k] for k in held_out)  # 24 train + 8 early-stopping records
+    assert read == set(ids) - held_out  # the training split (training + early-stopping records), nothing held out

@@ -218,3 +218,62 @@ def test_held_out_type_scores_and_length_accuracy_on_a_hand_case():
     names = [f"t{i}" for i in range(7)]
     gold_plans = [Plan(e.types, e.parents) for e in gold]
     assert plan_metrics(predicted, gold_plans, names)["length_accuracy"] == pytest.approx(1 / 3)
+
+
+@needs_minilm
+def test_fine_tuned_top_layers_start_as_minilm_and_train_from_the_cached_states_below_them(tmp_path: Path):
+    from orchestai.phase1.config import Phase1Config
+    from orchestai.phase1.trainer import make_optimizer
+    from orchestai.planner.finetuned_layers import BertLayer
+    from orchestai.planner.text_inputs import PlannerInputsBuilder
+
+    texts = ["Book a flight to Rome, then add it to my calendar.", "set an alarm"]
+    final = TokenStateCache(tmp_path).states(texts)
+    lower = TokenStateCache(tmp_path, layer=4)
+    assert lower.path is not None and lower.path.name == "tokens-all-MiniLM-L6-v2-layer4.npz"
+    below = lower.states(texts)
+    assert [s.states.shape for s in below] == [s.states.shape for s in final]
+    np.testing.assert_array_equal(below[0].sentence, final[0].sentence)
+    with pytest.raises(ValueError, match="layer must be within"):
+        TokenStateCache(tmp_path, layer=7)
+
+    vocabulary = vocabulary_for_catalogue(["flight_search", "add_event", "set_alarm"], "toy")
+    config = PlannerConfig(d_model=32, encoder="minilm", finetune_layers=2)
+    model = PlannerModel(config, vocabulary)
+    model.load_pretrained_layers()
+    assert len(model.text_layers) == 2 and all(isinstance(layer, BertLayer) for layer in model.text_layers)
+    builder = PlannerInputsBuilder(config, vocabulary, tmp_path)
+    inputs = builder.inputs(texts)
+    assert inputs.text is not None and inputs.text_pad is not None
+    np.testing.assert_array_equal(inputs.text[0, : len(below[0].states)].numpy(), below[0].states)  # layer 4's states
+    model.eval()
+    with torch.no_grad():
+        encoding = model.encode(torch.zeros(2, 4, dtype=torch.long), inputs)
+    assert encoding.raw is not None
+    for row, states in enumerate(final):  # MiniLM's own top layers on the cached layer-4 states: its final states
+        np.testing.assert_allclose(
+            encoding.raw[row, : len(states.states)].numpy(), states.states.astype(np.float32), atol=2e-2
+        )
+    state = model.state_dict()
+    assert any(key.startswith("text_layers.1.") for key in state)  # a checkpoint holds the fine-tuned layers
+
+    optimizer = make_optimizer(model, Phase1Config(learning_rate=1e-3, finetune_learning_rate=3e-5))
+    assert [group["lr"] for group in optimizer.param_groups] == [1e-3, 3e-5]
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+    with pytest.raises(ValueError, match="finetune_layers"):
+        PlannerConfig(finetune_layers=1).validate()  # the words encoder has no layers to fine-tune
+
+
+def test_the_encoder_ignores_how_much_padding_its_batch_has():
+    vocabulary = vocabulary_for_catalogue(["a", "b", "c"], "toy")
+    model = PlannerModel(PlannerConfig(d_model=16), vocabulary).eval()
+    with torch.no_grad():  # trained norms have biases (at initialisation they are 0 and hide a leak)
+        for module in model.modules():
+            if isinstance(module, torch.nn.LayerNorm):
+                module.bias.normal_()
+    short = torch.tensor([[5, 6, 7, 0, 0, 0, 0, 0, 0, 0]])
+    long = torch.tensor([[8] * 10])
+    with torch.no_grad():
+        alone = model.plan_heads(short[:, :3])[1]
+        batched = model.plan_heads(torch.cat([short, long]))[1][:1]
+    torch.testing.assert_close(alone, batched, atol=1e-5, rtol=1e-5)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from orchestai.data.generate import template_of_log
+from orchestai.envs.workflow_env import is_held_out
 from orchestai.logs.schema import ExecutionLog
 from orchestai.world.world import World
 
@@ -61,11 +63,42 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], li
     return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
 
 
+SPLITS = ("by_template", "random")  # Phase1Config.split
+
+
+def uses_templates(examples: Sequence[PlanExample]) -> bool:
+    """Whether every example is a synthetic log of :func:`~orchestai.data.generate.generate_logs` (names its template)."""
+    return bool(examples) and all(template_of_log(e.id) is not None for e in examples)
+
+
+def plan_split_indices(
+    examples: Sequence[PlanExample], split: str, val_fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Training and validation positions of ``examples``.
+
+    ``by_template``: the logs of the templates ``Workflow-v0`` holds out for testing
+    (every fifth) validate, so neither phase trains on a held-out template; data that
+    names no templates (TaskBench files, recorded logs) is split at random as with
+    ``random``: a seeded ``val_fraction`` of the records.
+    """
+    if split == "by_template" and uses_templates(examples):
+        held = [is_held_out(int(template_of_log(e.id) or 0)) for e in examples]
+        return [i for i, h in enumerate(held) if not h], [i for i, h in enumerate(held) if h]
+    return split_indices(len(examples), val_fraction, seed)
+
+
+def describe_split(examples: Sequence[PlanExample], split: str, seed: int) -> str:
+    """How :func:`plan_split_indices` splits ``examples``, in words."""
+    if split == "by_template" and uses_templates(examples):
+        return "the logs of Workflow-v0's held-out templates validate"
+    return f"random split, seed {seed}"
+
+
 def split_examples(
-    examples: Sequence[PlanExample], val_fraction: float, seed: int
+    examples: Sequence[PlanExample], split: str, val_fraction: float, seed: int
 ) -> tuple[list[PlanExample], list[PlanExample]]:
-    """A seeded random split into training and validation examples (:func:`split_indices`)."""
-    train, val = split_indices(len(examples), val_fraction, seed)
+    """Training and validation examples (:func:`plan_split_indices`)."""
+    train, val = plan_split_indices(examples, split, val_fraction, seed)
     return [examples[i] for i in train], [examples[i] for i in val]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,7 @@ def embeddings_available() -> bool:
 
 MINILM_ENCODER = "all-MiniLM-L6-v2"
 MINILM_DIM = 384
+MINILM_LAYERS = 6  # transformer layers of all-MiniLM-L6-v2
 SENTENCE_END_TOKENS = (".", "?", "!", ";")  # word pieces that end a sentence (for the planner's sentence index)
 
 
@@ -60,10 +62,11 @@ def _minilm() -> object:
 class TokenStates:
     """all-MiniLM-L6-v2's token-level output for one text: what a planner reads to segment steps.
 
-    ``states`` are the final hidden states ``(n_tokens, 384)`` ([CLS] and [SEP]
-    included), ``sentence`` each token's sentence index (a token of ``. ? ! ;`` ends its
-    sentence) and ``pooled`` the sentence embedding (mean of the states, unit length:
-    what sentence-transformers returns for this model).
+    ``states`` are the hidden states ``(n_tokens, 384)`` ([CLS] and [SEP] included) of
+    the final layer (or of the layer the cache was asked for), ``sentence`` each
+    token's sentence index (a token of ``. ? ! ;`` ends its sentence) and ``pooled`` the
+    sentence embedding (mean of the states, unit length: for the final layer, what
+    sentence-transformers returns for this model).
     """
 
     states: np.ndarray
@@ -82,7 +85,10 @@ def text_key(text: str, encoder: str = MINILM_ENCODER) -> str:
 
 
 class TokenStateCache:
-    """Token states per text, cached in one ``.npz`` file per encoder under a folder.
+    """Token states per text, cached in one ``.npz`` file per encoder (and layer) under a folder.
+
+    ``layer`` (0 to 6) asks for the hidden states after that many of MiniLM's layers
+    instead of the final ones: what a planner that fine-tunes the top layers reads.
 
     Lookups encode only the texts missing from the file and then rewrite it atomically
     (a temporary file, then a rename), so a killed run leaves the previous file whole.
@@ -90,9 +96,12 @@ class TokenStateCache:
     reported in one line on stderr, set aside as ``*.corrupt`` and rebuilt.
     """
 
-    def __init__(self, folder: str | Path | None, encoder: str = MINILM_ENCODER) -> None:
-        self.encoder = encoder
-        self.path = Path(folder) / f"tokens-{encoder}.npz" if folder is not None else None
+    def __init__(self, folder: str | Path | None, encoder: str = MINILM_ENCODER, layer: int | None = None) -> None:
+        if layer is not None and not 0 <= layer <= MINILM_LAYERS:
+            raise ValueError(f"layer must be within [0, {MINILM_LAYERS}], got {layer}")
+        self.layer = None if layer == MINILM_LAYERS else layer
+        self.encoder = encoder if self.layer is None else f"{encoder}-layer{self.layer}"
+        self.path = Path(folder) / f"tokens-{self.encoder}.npz" if folder is not None else None
         self._memory: dict[str, TokenStates] = {}
         self._loaded = False
         self.encoded = 0  # texts encoded by this cache (misses), for tests and logs
@@ -124,7 +133,7 @@ class TokenStateCache:
         keys = [text_key(t, self.encoder) for t in texts]
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._memory))
         if missing:
-            for text, encoded in zip(missing, _encode_tokens(missing, batch_size), strict=True):
+            for text, encoded in zip(missing, _encode_tokens(missing, batch_size, self.layer), strict=True):
                 self._memory[text_key(text, self.encoder)] = encoded
             self.encoded += len(missing)
             self._save()
@@ -147,10 +156,13 @@ class TokenStateCache:
             raise
 
 
-def _encode_tokens(texts: Sequence[str], batch_size: int) -> list[TokenStates]:
+def _encode_tokens(texts: Sequence[str], batch_size: int, layer: int | None = None) -> list[TokenStates]:
     model = _minilm()
     tokenizer = model.tokenizer  # type: ignore[attr-defined]
-    outputs = model.encode(list(texts), batch_size=batch_size, output_value="token_embeddings", show_progress_bar=False)  # type: ignore[attr-defined]
+    if layer is None:
+        outputs = model.encode(list(texts), batch_size=batch_size, output_value="token_embeddings", show_progress_bar=False)  # type: ignore[attr-defined]
+    else:
+        outputs = _hidden_states(model, texts, batch_size, layer)
     end_ids = set(tokenizer.convert_tokens_to_ids(list(SENTENCE_END_TOKENS)))
     encoded = []
     for text, states in zip(texts, outputs, strict=True):
@@ -161,6 +173,29 @@ def _encode_tokens(texts: Sequence[str], batch_size: int) -> list[TokenStates]:
         sentence = np.cumsum(is_end) - is_end
         encoded.append(TokenStates(states, sentence.astype(np.int16)))
     return encoded
+
+
+def _hidden_states(model: Any, texts: Sequence[str], batch_size: int, layer: int) -> list[np.ndarray]:
+    """Each text's hidden states after ``layer`` transformer layers (0: the embeddings), without padding."""
+    import torch
+
+    transformer = model[0].auto_model
+    tokenize = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers renamed it
+    outputs: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            prepared = tokenize(list(texts[start : start + batch_size]))
+            features = {k: v for k, v in prepared.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            hidden = transformer(**features, output_hidden_states=True).hidden_states[layer]
+            for row, length in enumerate(features["attention_mask"].sum(1).tolist()):
+                outputs.append(hidden[row, :length].float().numpy())
+    return outputs
+
+
+def minilm_layer_weights(index: int) -> dict[str, Any]:
+    """The weights of MiniLM's transformer layer ``index`` (0 to 5), by their Hugging Face BERT names."""
+    layer = _minilm()[0].auto_model.encoder.layer[index]  # type: ignore[index]
+    return {name: tensor.detach().clone() for name, tensor in layer.state_dict().items()}
 
 
 def sentence_embeddings(texts: Sequence[str], cache_dir: str | Path | None = None, batch_size: int = 64) -> np.ndarray:

@@ -42,7 +42,7 @@ class HashTokenizer:
     """Turns text into a fixed-length array of hashed word ids."""
 
     vocab_size: int = 4096
-    max_tokens: int = 512
+    max_tokens: int = 768
 
     def words(self, text: str) -> list[str]:
         """The normalised words of ``text``."""

@@ -37,11 +37,16 @@ def env_settings(defaults: EnvConfig, given: dict[str, Any]) -> EnvConfig:
 WORKFLOW_SPLITS = ("all", "train", "test")
 
 
+def is_held_out(position: int) -> bool:
+    """Whether the template (or recorded workflow) at ``position`` belongs to the test split: every fifth (4, 9, ...)."""
+    return position % 5 == 4
+
+
 def _split(items: list, split: str) -> list:
-    """Every fifth workflow (positions 4, 9, ...) is held out for testing; the rest trains."""
+    """Every fifth workflow (:func:`is_held_out`) is held out for testing; the rest trains."""
     if split == "all":
         return items
-    chosen = [item for k, item in enumerate(items) if (k % 5 == 4) == (split == "test")]
+    chosen = [item for k, item in enumerate(items) if is_held_out(k) == (split == "test")]
     if not chosen:
         raise ValueError(f"workflow_split {split!r} leaves no workflows (only {len(items)} in all)")
     return chosen

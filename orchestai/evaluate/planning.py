@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestai.cli import run_cli
 from orchestai.configuration import from_mapping
-from orchestai.data.examples import PlanExample, held_out_types, split_examples
+from orchestai.data.examples import PlanExample, describe_split, held_out_types, split_examples
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.files import write_json_atomic
 from orchestai.paths import data_dir
@@ -41,6 +41,7 @@ COLUMNS = (
     ("type_accuracy", "type acc"),
     ("exact_plan", "exact plan"),
     ("length_accuracy", "length acc"),
+    ("valid_dag", "valid DAG"),
 )
 
 
@@ -68,10 +69,11 @@ def compare_planners(
     loaded = load_planner_data(config.format, config.data, config.world, config.n_logs, config.skip_invalid)
     if loaded.vocabulary.type_names != model.vocabulary.type_names:
         raise CheckpointError(f"{checkpoint}: its task types differ from those of {loaded.source}")
-    train, val = split_examples(loaded.examples, config.val_fraction, config.split_seed)
+    train, val = split_examples(loaded.examples, config.split, config.val_fraction, config.split_seed)
     unseen = held_out_types(loaded.examples, config.held_out_type_fraction, config.split_seed)
     train = [e for e in train if not unseen.intersection(e.types)]
-    log(f"{loaded.source}: {len(train)} train / {len(val)} held-out records (split seed {config.split_seed})")
+    split = describe_split(loaded.examples, config.split, config.split_seed)
+    log(f"{loaded.source}: {len(train)} train / {len(val)} held-out records ({split})")
     gold = [Plan(e.types, e.parents, e.models) for e in val]
     instructions = [e.instruction for e in val]
     names = loaded.vocabulary.type_names

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestai.configuration import require
+from orchestai.data.examples import SPLITS
 from orchestai.paths import CONFIG_DIR
 from orchestai.planner.datasets import DATA_FORMATS
 from orchestai.planner.model import PlannerConfig
@@ -26,6 +27,7 @@ class Phase1Config:
     n_logs: int = 1000
     skip_invalid: bool = False
     val_data: str | None = None
+    split: str = field(default="by_template", metadata={"choices": SPLITS})
     val_fraction: float = 0.2
     early_stop_fraction: float = 0.0
     held_out_type_fraction: float = 0.0
@@ -35,13 +37,14 @@ class Phase1Config:
     epochs: int = 50
     batch_size: int = 32
     learning_rate: float = 1e-3
+    finetune_learning_rate: float = 3e-5
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     patience: int = 10
     edge_threshold: float = 0.5
     lambda_type: float = 1.0
     lambda_model: float = 1.0
-    lambda_edge: float = 1.0
+    lambda_edge: float = 5.0
     lambda_dag: float = 0.1
     lambda_decision: float = 0.25
     out_dir: str = "checkpoints"
@@ -56,12 +59,14 @@ class Phase1Config:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
         require(self.format in DATA_FORMATS, "format", f"must be one of {DATA_FORMATS}")
         require(self.n_logs >= 2, "n_logs", "must be >= 2")
+        require(self.split in SPLITS, "split", f"must be one of {', '.join(SPLITS)}")
         require(0.0 < self.val_fraction < 1.0, "val_fraction", "must be within (0, 1)")
         require(0.0 <= self.held_out_type_fraction < 1.0, "held_out_type_fraction", "must be within [0, 1)")
         require(0.0 <= self.early_stop_fraction < 1.0, "early_stop_fraction", "must be within [0, 1)")
         require(self.epochs >= 1, "epochs", "must be >= 1")
         require(self.batch_size >= 1, "batch_size", "must be >= 1")
         require(self.learning_rate > 0, "learning_rate", "must be > 0")
+        require(self.finetune_learning_rate > 0, "finetune_learning_rate", "must be > 0")
         require(self.weight_decay >= 0, "weight_decay", "must be >= 0")
         require(self.grad_clip > 0, "grad_clip", "must be > 0")
         require(self.patience >= 1, "patience", "must be >= 1")

@@ -30,11 +30,12 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.utils import set_random_seed
+from torch import nn
 from tqdm import tqdm
 
 from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
 from orchestai.configuration import ConfigError, to_mapping
-from orchestai.data.examples import held_out_types, split_indices
+from orchestai.data.examples import describe_split, held_out_types, plan_split_indices, split_indices
 from orchestai.files import write_json_atomic, write_text_atomic
 from orchestai.paths import data_dir
 from orchestai.phase1.config import BEST_MODEL_NAME, LAST_MODEL_NAME, METRICS_STEM, Phase1Config
@@ -65,6 +66,16 @@ PHASE1_OUTPUTS = (
 )
 # flags that may change when a run is resumed; any other difference is an error
 RESUMABLE_KEYS = {"epochs", "patience", "out_dir", "resume", "overwrite", "progress", "num_threads"}
+
+
+def make_optimizer(model: PlannerModel, config: Phase1Config) -> torch.optim.Optimizer:
+    """AdamW over the planner; the fine-tuned pretrained layers (if any) at ``finetune_learning_rate``."""
+    pretrained = list(getattr(model, "text_layers", nn.ModuleList()).parameters())
+    ids = {id(p) for p in pretrained}
+    groups: list[dict[str, Any]] = [{"params": [p for p in model.parameters() if id(p) not in ids]}]
+    if pretrained:
+        groups.append({"params": pretrained, "lr": config.finetune_learning_rate})
+    return torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -145,7 +156,10 @@ class Phase1Trainer:
             report = write_text_atomic(self.out_dir / "skipped_records.txt", "\n".join(data.skipped) + "\n")
             self.log(f"skipped {len(data.skipped)} invalid records (each with its reason in {report})")
         if config.val_data is None:
-            train_index, val_index = split_indices(n_logs, config.val_fraction, config.split_seed)
+            train_index, val_index = plan_split_indices(data.examples, config.split, config.val_fraction, config.split_seed)
+            self.log(
+                f"{len(train_index)} training / {len(val_index)} validation records ({describe_split(data.examples, config.split, config.split_seed)})"
+            )
             if config.early_stop_fraction:
                 # early stopping (and the per-epoch metrics) on a part of the training split:
                 # the held-out split stays unseen until python -m orchestai.evaluate.planning
@@ -175,7 +189,7 @@ class Phase1Trainer:
             check_world(resume, {"task_types": data.vocabulary.type_names, "models": data.vocabulary.model_names}, path)
             model = resumed
             model.train()
-            optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+            optimizer = make_optimizer(model, config)
             try:
                 optimizer.load_state_dict(resume["optimizer_state_dict"])
                 state.update(resume["extra"]["training_state"])
@@ -193,7 +207,7 @@ class Phase1Trainer:
                 f"{repeating_plans(train)} of {len(train)} training plans use a type twice: decoding "
                 + ("may repeat types" if model.vocabulary.repeat_types else "never repeats a type")
             )
-            optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+            optimizer = make_optimizer(model, config)
 
         unseen = held_out_types(data.examples, config.held_out_type_fraction, config.split_seed)
         if unseen:
@@ -214,6 +228,8 @@ class Phase1Trainer:
                 builder.build_memory(train)
             if config.model.grounding and config.model.encoder == "minilm" and resume is None:
                 model.set_catalogue(builder.catalogue_vectors())
+            if config.model.finetune_layers and resume is None:
+                model.load_pretrained_layers()
             self.log(
                 f"text inputs ({config.model.encoder} encoder, retrieval k={config.model.retrieval_k}) ready in {time.perf_counter() - started:.1f}s"
             )

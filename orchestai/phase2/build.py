@@ -75,7 +75,7 @@ def phase1_config_of(checkpoint: dict[str, Any] | None) -> Phase1Config:
 def phase1_plan_split(phase1: Phase1Config) -> tuple[list[PlanExample], list[PlanExample]]:
     """Phase 1's training and validation plans: its data set, split exactly as Phase 1 split it."""
     data = load_planner_data(phase1.format, phase1.data, phase1.world, phase1.n_logs, phase1.skip_invalid)
-    return split_examples(data.examples, phase1.val_fraction, phase1.split_seed)
+    return split_examples(data.examples, phase1.split, phase1.val_fraction, phase1.split_seed)
 
 
 def monitor_data(validation: list[PlanExample], world: World, n_logs: int) -> tuple[PlanTensors, list[Plan]]:

@@ -58,11 +58,10 @@ def load_planner_data(
 
     from orchestai.data.generate import ensure_default_logs
     from orchestai.logs.io import load_logs
-    from orchestai.paths import default_logs_path
 
     the_world = World.load(world)
     if data is None:
-        path = ensure_default_logs(default_logs_path(n_logs), n=n_logs, world=the_world)
+        path = ensure_default_logs(n=n_logs, world=the_world)
     else:
         path = Path(data)
     loaded = load_logs(path, the_world, skip_invalid=skip_invalid)

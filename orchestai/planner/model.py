@@ -11,8 +11,9 @@ import torch
 from torch import nn
 
 from orchestai.configuration import require
-from orchestai.envs.embeddings import MINILM_DIM
+from orchestai.envs.embeddings import MINILM_DIM, MINILM_LAYERS
 from orchestai.envs.tokenizer import SENTENCE_END_ID, HashTokenizer
+from orchestai.planner.finetuned_layers import BertLayer
 from orchestai.planner.routing import RoutingBranches, current_type, selector_features
 from orchestai.world.workflow import SELECTOR_FEATURES
 
@@ -20,6 +21,7 @@ NEG_INF = -1e9  # logit of a masked choice: finite, so softmax and entropy stay 
 MAX_SENTENCES = 64  # sentence-index embeddings (later sentences share the last one)
 MAX_SENTENCE_LENGTH = 64  # position-within-sentence embeddings
 SENTENCE_BIAS_SCALE = 10.0
+MAX_ORDINAL = 8  # edge-head ordinal embeddings: a slot is the k-th of its type (later ones share the last)
 ENCODERS = ("words", "minilm")  # the text encoders of PlannerConfig.encoder
 TEXT_DIM = MINILM_DIM  # width of the pretrained encoder's states
 
@@ -36,6 +38,7 @@ class PlannerConfig:
     dropout: float = 0.1
     routing_hidden: int = 64  # width of the routing branches (orchestai.planner.routing)
     encoder: str = field(default="words", metadata={"choices": ENCODERS})
+    finetune_layers: int = 0  # minilm: the top N of its 6 layers train with the planner (0: frozen)
     grounding: bool = False
     retrieval_k: int = 0
 
@@ -50,6 +53,10 @@ class PlannerConfig:
         require(0.0 <= self.dropout < 1.0, "dropout", "must be within [0, 1)")
         require(self.routing_hidden >= 1, "routing_hidden", "must be >= 1")
         require(self.encoder in ENCODERS, "encoder", f"must be one of {', '.join(ENCODERS)}")
+        require(0 <= self.finetune_layers <= MINILM_LAYERS, "finetune_layers", f"must be within [0, {MINILM_LAYERS}]")
+        require(
+            self.finetune_layers == 0 or self.encoder == "minilm", "finetune_layers", "needs encoder: minilm (0 otherwise)"
+        )
         require(0 <= self.retrieval_k <= 64, "retrieval_k", "must be within [0, 64] (0: no retrieval prior)")
 
 
@@ -69,7 +76,7 @@ class PlannerVocabulary:
     default_tokens: list[list[int]]
     skill: list[list[float]] = field(default_factory=list)
     vocab_size: int = 4096
-    max_tokens: int = 512
+    max_tokens: int = 768
     max_subtasks: int = 32
     extra: dict[str, str] = field(default_factory=dict)  # provenance, e.g. {"source": "world"}
     descriptions: list[str] = field(default_factory=list)  # one line per type (the catalogue's), for grounding
@@ -181,7 +188,7 @@ class _ConvBlock(nn.Module):
         self.pointwise = nn.Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        h = self.norm(x)
+        h = self.norm(x) * keep  # the norm's bias is not zero: padding must not leak into real tokens
         reach = max(abs(o) for o in self.offsets)
         padded = nn.functional.pad(h, (0, 0, reach, reach))
         length = h.shape[1]
@@ -255,6 +262,9 @@ class PlannerModel(nn.Module):
         self.type_head = nn.Linear(d, vocabulary.n_types + 1) if not config.grounding else None
         if config.encoder == "minilm":
             self.text_projection = nn.Linear(TEXT_DIM, d)
+            # the pretrained encoder's top layers, trained with the planner (they read the
+            # cached states of the layer below them; load_pretrained_layers copies MiniLM's weights)
+            self.text_layers = nn.ModuleList(BertLayer(TEXT_DIM) for _ in range(config.finetune_layers))
         if config.grounding:
             # each slot is scored against every catalogue entry's embedded description (a
             # unit vector of the pretrained encoder, or the mean word embedding of its words)
@@ -296,6 +306,11 @@ class PlannerModel(nn.Module):
             self.graph_weight = nn.Parameter(torch.tensor(1.0))
         self.edge_parent = nn.Linear(d, d)
         self.edge_child = nn.Linear(d, d)
+        # a parent is named by what it produces and, where its type repeats, by its rank
+        # ("the summary (second one)"): the parent side reads its predicted type and the
+        # expected number of earlier slots of that type
+        self.edge_type = nn.Linear(vocabulary.n_types, d, bias=False)
+        self.edge_ordinal = nn.Embedding(MAX_ORDINAL, d)
         # plans are sparse: start with low edge probabilities (this also keeps the DAG loss small)
         self.edge_bias = nn.Parameter(torch.tensor(-3.0))
         self.type_embedding = nn.Embedding(vocabulary.n_types, d)
@@ -352,7 +367,10 @@ class PlannerModel(nn.Module):
         pad = pad[:, :length]
         keep = (~pad).unsqueeze(-1).float()
         sentence = inputs.text_sentence[:, :length].long().clamp(min=0, max=MAX_SENTENCES - 1)
-        words = self.text_projection(inputs.text[:, :length].float()) * keep
+        text = inputs.text[:, :length].float()
+        for layer in self.text_layers:
+            text = layer(text, pad)
+        words = self.text_projection(text) * keep
         positions = torch.arange(length, device=words.device)
         x = (
             words
@@ -361,7 +379,7 @@ class PlannerModel(nn.Module):
         ) * keep
         for conv in self.convs:
             x = conv(x, keep)
-        return Encoding(self.encoder_norm(x), pad, self.summarize(tokens), sentence, words, inputs.text[:, :length].float())
+        return Encoding(self.encoder_norm(x), pad, self.summarize(tokens), sentence, words, text)
 
     def summarize(self, tokens: torch.Tensor) -> torch.Tensor:
         """The instruction summary ``(B, d)`` alone: what the model selector (and PPO) reads.
@@ -393,6 +411,15 @@ class PlannerModel(nn.Module):
         if self.slot_encoder is not None:
             slots = self.slot_encoder(slots)
         return Slots(self.slot_norm(slots), label, reference)
+
+    def load_pretrained_layers(self) -> None:
+        """Initialise the fine-tuned top layers (``finetune_layers``) from all-MiniLM-L6-v2's own."""
+        from orchestai.envs.embeddings import minilm_layer_weights
+
+        layers = getattr(self, "text_layers", [])
+        first = MINILM_LAYERS - len(layers)
+        for k, layer in enumerate(layers):
+            layer.load_bert(minilm_layer_weights(first + k))
 
     def set_seen_types(self, seen: set[int]) -> None:
         """Mark the catalogue entries the training plans use (grounding): the others get no logit in training."""
@@ -447,7 +474,10 @@ class PlannerModel(nn.Module):
         Where the catalogue gives a graph of allowed edges, the probability that slot i's
         type may feed slot j's (under the predicted type distributions) is added, weighted.
         """
-        parent = self.edge_parent(slots.states + slots.label)
+        parent_input = slots.states + slots.label
+        if type_logits is not None:
+            parent_input = parent_input + self._type_and_rank(type_logits)
+        parent = self.edge_parent(parent_input)
         child = self.edge_child(slots.states + slots.reference)
         scores = parent @ child.transpose(1, 2) / math.sqrt(parent.shape[-1]) + self.edge_bias
         if type_logits is not None and hasattr(self, "allowed"):
@@ -455,6 +485,15 @@ class PlannerModel(nn.Module):
             scores = scores + self.graph_weight * (p @ self.allowed @ p.transpose(1, 2))
         eye = torch.eye(parent.shape[1], dtype=torch.bool, device=parent.device)
         return scores.masked_fill(eye, NEG_INF)
+
+    def _type_and_rank(self, type_logits: torch.Tensor) -> torch.Tensor:
+        """``(B, N, d)``: each slot's predicted type and its rank among the earlier slots of that type, embedded."""
+        p = type_logits[..., : self.vocabulary.n_types].detach().softmax(-1)
+        earlier = torch.cumsum(p, dim=1) - p  # expected count of earlier slots per type
+        rank = (p * earlier).sum(-1, keepdim=True).clamp(max=MAX_ORDINAL - 1)
+        ordinals = torch.arange(MAX_ORDINAL, device=p.device, dtype=p.dtype)
+        weights = (1.0 - (rank - ordinals).abs()).clamp(min=0.0)  # linear interpolation between ranks
+        return self.edge_type(p) + weights @ self.edge_ordinal.weight
 
     def plan_heads(
         self, tokens: torch.Tensor, inputs: PlanInputs | None = None

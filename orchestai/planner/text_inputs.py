@@ -1,7 +1,9 @@
 """What the planner reads besides the hashed words: pretrained token states and the retrieval prior.
 
 * **Token states** (``encoder: minilm``): all-MiniLM-L6-v2's output per token, frozen and
-  cached per text (:class:`~orchestai.envs.embeddings.TokenStateCache`).
+  cached per text (:class:`~orchestai.envs.embeddings.TokenStateCache`); with
+  ``finetune_layers: N`` the planner reads the cached states of the layer below its own
+  trainable copy of the top N layers (the final states still give the request vectors).
 * **Retrieval prior** (``retrieval_k`` > 0): the k training requests most similar to an
   instruction (cosine of MiniLM sentence embeddings, or of hashed bag-of-words counts with
   the words encoder) vote, weighted by similarity, for the type each of their plans has at
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 
 from orchestai.data.examples import PlanExample
-from orchestai.envs.embeddings import MINILM_DIM, TokenStateCache, TokenStates
+from orchestai.envs.embeddings import MINILM_DIM, MINILM_LAYERS, TokenStateCache, TokenStates
 from orchestai.envs.tokenizer import HashTokenizer
 from orchestai.planner.model import PlanInputs, PlannerConfig, PlannerVocabulary
 from orchestai.planner.nearest_neighbour import unit_rows
@@ -126,6 +128,10 @@ class PlannerInputsBuilder:
         self.config = config
         self.vocabulary = vocabulary
         self.cache = TokenStateCache(cache_dir) if config.encoder == "minilm" else None
+        # with fine-tuned top layers, the planner reads the states of the layer below them
+        self.lower_cache = (
+            TokenStateCache(cache_dir, layer=MINILM_LAYERS - config.finetune_layers) if config.finetune_layers else None
+        )
         self.memory = memory
 
     @property
@@ -159,13 +165,14 @@ class PlannerInputsBuilder:
     def inputs(self, texts: Sequence[str], memory_index: Sequence[int] | None = None) -> PlanInputs:
         """The inputs of ``texts``; ``memory_index`` gives each text's own row in the memory (training: left out)."""
         states = self.token_states(texts) if self.config.encoder == "minilm" else None
+        read = self.lower_cache.states(texts) if self.lower_cache is not None else states
         text = text_pad = text_sentence = prior = None
-        if states is not None:
-            length = max((len(s.states) for s in states), default=1)
-            text = torch.zeros(len(states), length, MINILM_DIM, dtype=torch.float16)
-            text_pad = torch.ones(len(states), length, dtype=torch.bool)
-            text_sentence = torch.zeros(len(states), length, dtype=torch.long)
-            for row, s in enumerate(states):
+        if read is not None:
+            length = max((len(s.states) for s in read), default=1)
+            text = torch.zeros(len(read), length, MINILM_DIM, dtype=torch.float16)
+            text_pad = torch.ones(len(read), length, dtype=torch.bool)
+            text_sentence = torch.zeros(len(read), length, dtype=torch.long)
+            for row, s in enumerate(read):
                 n = len(s.states)
                 text[row, :n] = torch.from_numpy(s.states)
                 text_pad[row, :n] = False

@@ -117,15 +117,15 @@ class TemplatesConfig:
     count: int = 200
     seed: int = 0
     mean_subtasks: float = 20.0
-    std_subtasks: float = 4.0
-    min_subtasks: int = 4
+    std_subtasks: float = 8.0
+    min_subtasks: int = 2
     max_subtasks: int = 32
     max_layer_width: int = 4
     max_parents: int = 2
     token_log_sigma: float = 0.3
     # the mix of instruction styles: numbered steps, prose (dependencies named by what
     # they produce), mixed (prose, dependencies by step number); weights need not sum to 1
-    styles: dict[str, float] = field(default_factory=lambda: {"numbered": 1.0})
+    styles: dict[str, float] = field(default_factory=lambda: {"prose": 0.6, "mixed": 0.2, "numbered": 0.2})
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
@@ -158,7 +158,7 @@ class TokenizerConfig:
     """The hashed-word tokenizer shared by the env's observations and the planner."""
 
     vocab_size: int = 4096
-    max_tokens: int = 512
+    max_tokens: int = 768
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""

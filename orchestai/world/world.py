@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from orchestai.configuration import to_mapping
 from orchestai.paths import DEFAULT_WORLD_PATH
 from orchestai.world.config import WorldConfig, load_world_config
 
@@ -81,6 +84,12 @@ class World:
         ttft = self.ttft_median[model] * math.exp(0.5 * self.ttft_log_sigma[model] ** 2)
         per_token = self.per_token_median[model] * math.exp(0.5 * self.per_token_log_sigma[model] ** 2)
         return float(ttft + output_tokens * per_token)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short hash of everything in the world's configuration: data generated from another world has another."""
+        text = json.dumps(to_mapping(self.config), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def names_signature(self) -> dict[str, list[str]]:
         """The task-type and model names, as stored in checkpoints to detect world mismatches."""
