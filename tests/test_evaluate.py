@@ -121,3 +121,7 @@ def test_evaluation_uses_the_reward_weights_the_ppo_models_were_trained_with(wor
     default = run_evaluation(request, log=lambda *_: None)[0]
     assert default["success"] == random["success"] and float(random["success"]) > 0
     assert float(random["return"]) - float(default["return"]) == pytest.approx(3.0 * float(random["success"]))
+    # models trained under different weights are scored together once the weights are given
+    request = EvaluationRequest(episodes=12, ppo=zips, out_dir=tmp_path / "eval2", baselines=["random"], env_kwargs={})
+    mixed = run_evaluation(request, log=lambda *_: None)
+    assert next(r for r in mixed if r["policy"] == "random") == default

@@ -128,6 +128,16 @@ def test_the_plan_length_is_decided_on_the_marginal_probability_of_a_step():
     assert beam_types(log_probabilities, 3, None, repeats=False) == (0, 1)
 
 
+def test_a_graph_penalty_lets_a_confident_type_outside_the_graph_through():
+    # types 0 -> 1 allowed; nothing may feed 2; slot 1 prefers 2 (0.7) over the allowed 1 (0.2)
+    allowed = np.array([[False, True, False], [False, False, False], [False, False, False]])
+    probabilities = np.array([[0.9, 0.05, 0.05, 0.0], [0.05, 0.2, 0.7, 0.05], [0.0, 0.0, 0.0, 1.0]])
+    log_probabilities = np.log(probabilities + 1e-12)
+    assert beam_types(log_probabilities, 3, allowed, repeats=False) == (0, 1)  # hard: only what the graph allows
+    assert beam_types(log_probabilities, 3, allowed, repeats=False, penalty=0.5) == (0, 2)  # 0.7 x 0.5 > 0.2
+    assert beam_types(log_probabilities, 3, allowed, repeats=False, penalty=0.1) == (0, 1)  # 0.07 < 0.2
+
+
 def _toy_catalogue(tmp_path: Path) -> Path:
     """Twelve tools named by a keyword each; training requests never use the last one."""
     keywords = [
@@ -277,3 +287,40 @@ def test_the_encoder_ignores_how_much_padding_its_batch_has():
         alone = model.plan_heads(short[:, :3])[1]
         batched = model.plan_heads(torch.cat([short, long]))[1][:1]
     torch.testing.assert_close(alone, batched, atol=1e-5, rtol=1e-5)
+
+
+def test_a_composition_asks_for_both_requests_and_chains_both_plans():
+    from orchestai.data.compositions import compose, composed_examples
+
+    a = PlanExample("a", "Please book a train ticket to Beijing.", (0, 1), ((), (0,)), (-1, -1), (1, 1), (1, 1))
+    b = PlanExample("b", "Set an alarm for 6 am", (2,), ((),), (-1,), (1,), (1,))
+    joined = compose(a, b, ", and then ")
+    assert joined.instruction == "Please book a train ticket to Beijing, and then set an alarm for 6 am"
+    assert joined.types == (0, 1, 2) and joined.parents == ((), (0,), (1,)) and joined.id == "composed-a+b"
+    assert compose(a, b, ". Then ").instruction == "Please book a train ticket to Beijing. Then set an alarm for 6 am"
+    examples = [_example(k, (k % 6, (k + 1) % 6)) for k in range(30)]
+    composed, firsts = composed_examples(examples, 0.5, seed=3)
+    again, _ = composed_examples(examples, 0.5, seed=3)
+    assert len(composed) == 15 and composed == again  # seeded
+    for plan, first in zip(composed, firsts, strict=True):
+        part = examples[first]
+        assert plan.types[:2] == part.types and len(set(plan.types)) == 4  # disjoint types
+        assert all(len(ps) == 1 and ps[0] == i - 1 for i, ps in enumerate(plan.parents) if i)  # one chain
+    only = composed_examples(examples, 0.5, seed=3, allowed={(1, 4)})[0]  # the link a -> b must be in the graph
+    assert only and all((plan.types[1], plan.types[2]) == (1, 4) for plan in only)
+
+
+@needs_minilm
+def test_clause_segments_end_at_commas_and_then_and_the_inputs_carry_them(tmp_path: Path):
+    from orchestai.envs.embeddings import clause_indices
+    from orchestai.planner.text_inputs import PlannerInputsBuilder
+
+    text = "look up flights to Rome, book the cheapest one and add it to my calendar"
+    (index,) = clause_indices([text])
+    assert index[0] == 0 and index.max() == 2 and (np.diff(index) >= 0).all()  # "," and "and" end two clauses
+    vocabulary = vocabulary_for_catalogue(["flight_search", "book_flight", "add_event"], "toy")
+    sentences = PlannerInputsBuilder(PlannerConfig(encoder="minilm"), vocabulary, tmp_path).inputs([text])
+    clauses = PlannerInputsBuilder(PlannerConfig(encoder="minilm", segments="clauses"), vocabulary, tmp_path).inputs([text])
+    assert sentences.text_sentence is not None and clauses.text_sentence is not None
+    assert int(sentences.text_sentence.max()) == 0 and int(clauses.text_sentence.max()) == 2
+    assert clauses.text is not None and sentences.text is not None and torch.equal(clauses.text, sentences.text)

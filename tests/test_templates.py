@@ -123,3 +123,49 @@ def test_catalogue_descriptions_come_from_the_world_yaml(world: World):
 
     summary = world.type_index["summarization"]
     assert type_description(world, summary) == world.config.task_types[summary].description != ""
+
+
+_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_STEP_SENTENCE = re.compile(r"(?:Step \d+: |\(\d+\) |\d+\) |First, |To begin, |To start, |Then |After that, |Next, "
+                            r"|Once that is done, |Finally, |Last, |To finish, )")  # fmt: skip
+
+
+def _parents_read_back(instruction: str, types: tuple[int, ...], nouns: list[str]) -> tuple[tuple[int, ...], ...]:
+    """A reader of rendered instructions: each step's dependencies, from the text alone (given each step's type)."""
+    starts = [m.start() for m in _STEP_SENTENCE.finditer(instruction)]
+    sentences = [instruction[a:b] for a, b in zip(starts, [*starts[1:], len(instruction)], strict=True)]
+    assert len(sentences) == len(types)  # one sentence per step, after the opening one
+    parents: list[tuple[int, ...]] = []
+    for i, sentence in enumerate(sentences):
+        body = sentence.rstrip(" .")
+        numbered = re.search(r"(?:using|based on|with the output of|from) steps? ([\d, and]+)$", body)
+        if numbered:
+            parents.append(tuple(sorted(int(n) - 1 for n in re.findall(r"\d+", numbered.group(1)))))
+            continue
+        found: tuple[int, ...] = ()
+        for m in re.finditer(r"(?:using|based on|with the output of|from) ", body):
+            named = re.split(r", | and (?=the )", body[m.end() :])
+            chosen = []
+            for name in named:
+                rank = re.fullmatch(r"(.+) \((\w+) one\)", name)
+                noun, ordinal = (rank.group(1), _ORDINAL_WORDS.index(rank.group(2))) if rank else (name, 0)
+                earlier = [j for j in range(i) if nouns[types[j]] == noun]
+                if len(earlier) <= ordinal or (not rank and len(earlier) != 1):
+                    break
+                chosen.append(earlier[ordinal])
+            else:
+                found = tuple(sorted(chosen))  # the last reference clause that names earlier results throughout
+        parents.append(found)
+    return tuple(parents)
+
+
+@pytest.mark.parametrize("style", ["numbered", "prose", "mixed"])
+def test_every_style_reads_back_as_the_same_gold_plan(world: World, style: str):
+    styled = World(
+        dataclasses.replace(world.config, templates=dataclasses.replace(world.config.templates, styles={style: 1.0}))
+    )
+    renderer = WorkflowRenderer(styled)
+    nouns = [t.result_noun for t in styled.config.task_types]
+    for template in generate_templates(styled)[:60]:
+        spec = renderer.render(template, np.random.default_rng(template.id), "w")
+        assert _parents_read_back(spec.instruction, spec.types, nouns) == spec.parents, spec.instruction

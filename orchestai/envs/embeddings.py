@@ -40,6 +40,7 @@ MINILM_ENCODER = "all-MiniLM-L6-v2"
 MINILM_DIM = 384
 MINILM_LAYERS = 6  # transformer layers of all-MiniLM-L6-v2
 SENTENCE_END_TOKENS = (".", "?", "!", ";")  # word pieces that end a sentence (for the planner's sentence index)
+CLAUSE_END_TOKENS = (*SENTENCE_END_TOKENS, ",", "and", "then")  # ... and a clause (PlannerConfig.segments: clauses)
 
 
 @cache
@@ -190,6 +191,19 @@ def _hidden_states(model: Any, texts: Sequence[str], batch_size: int, layer: int
             for row, length in enumerate(features["attention_mask"].sum(1).tolist()):
                 outputs.append(hidden[row, :length].float().numpy())
     return outputs
+
+
+def clause_indices(texts: Sequence[str]) -> list[np.ndarray]:
+    """Each text's clause index per MiniLM token (a token of ``. ? ! ; ,``, "and" or "then" ends its clause)."""
+    model = _minilm()
+    tokenizer = model.tokenizer  # type: ignore[attr-defined]
+    end_ids = set(tokenizer.convert_tokens_to_ids(list(CLAUSE_END_TOKENS)))
+    indices = []
+    for text in texts:
+        ids = tokenizer(text, truncation=True, max_length=model.max_seq_length)["input_ids"]  # type: ignore[attr-defined]
+        is_end = np.array([i in end_ids for i in ids], dtype=np.int16)
+        indices.append((np.cumsum(is_end) - is_end).astype(np.int16))
+    return indices
 
 
 def minilm_layer_weights(index: int) -> dict[str, Any]:

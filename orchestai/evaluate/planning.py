@@ -14,6 +14,7 @@ also writes the numbers.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ STEP_GROUPS = (("1 step", 1, 1), ("2 steps", 2, 2), ("3 steps", 3, 3), ("4 steps
 
 def compare_planners(
     checkpoint: str | Path, data: str | None = None, data_format: str | None = None, embeddings: str = "auto",
-    cache_dir: str | Path | None = None, log: Any = print,
+    cache_dir: str | Path | None = None, log: Any = print, graph_penalty: float | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:  # fmt: skip
     """Metrics of the checkpoint's planner and the neighbour planners on the run's validation split.
 
@@ -60,6 +61,9 @@ def compare_planners(
     neighbours search the same training records the planner learned from.
     """
     model, stored = load_planner(checkpoint)
+    if graph_penalty is not None:  # decode with another penalty than the checkpoint's
+        model.config = dataclasses.replace(model.config, graph_penalty=graph_penalty)
+        model.config.validate()
     settings = dict(stored.get("extra", {}).get("phase1_config", {}))
     if data is not None:
         settings["data"] = data
@@ -174,11 +178,17 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("runs/planning/cache"),
         help="where sentence embeddings are cached (default runs/planning/cache)",
     )
+    parser.add_argument(
+        "--graph-penalty", type=float, default=None,
+        help="decode with this factor on types and edges outside the catalogue's graph (0: allowed only; default: the checkpoint's)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     args = parser.parse_args(argv)
 
     def command() -> int:
-        results = compare_planners(args.checkpoint, args.data, args.format, args.embeddings, args.cache_dir)
+        results = compare_planners(
+            args.checkpoint, args.data, args.format, args.embeddings, args.cache_dir, graph_penalty=args.graph_penalty
+        )
         print(format_table(results))
         if args.json:
             write_json_atomic(args.json, results)

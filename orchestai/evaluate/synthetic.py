@@ -67,7 +67,8 @@ def run_evaluation(request: EvaluationRequest, log: Any = print) -> list[dict[st
     env_kwargs: dict[str, Any] = {"workflow_split": request.split}
     if request.world:
         env_kwargs["world"] = str(request.world)
-    stored = trained_reward_kwargs([*request.ppo, *request.maskable_ppo])
+    # explicit env_kwargs win: models trained under other weights are then scored under these
+    stored = trained_reward_kwargs([*request.ppo, *request.maskable_ppo]) if request.env_kwargs is None else {}
     env_kwargs.update(stored if request.env_kwargs is None else request.env_kwargs)
     if stored and request.env_kwargs is None:
         log(f"reward weights the PPO models were trained under: {stored}")

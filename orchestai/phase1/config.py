@@ -31,6 +31,7 @@ class Phase1Config:
     val_fraction: float = 0.2
     early_stop_fraction: float = 0.0
     held_out_type_fraction: float = 0.0
+    compose_fraction: float = 0.0
     text_cache_dir: str | None = None
     split_seed: int = 0
     seed: int = 0
@@ -63,6 +64,7 @@ class Phase1Config:
         require(0.0 < self.val_fraction < 1.0, "val_fraction", "must be within (0, 1)")
         require(0.0 <= self.held_out_type_fraction < 1.0, "held_out_type_fraction", "must be within [0, 1)")
         require(0.0 <= self.early_stop_fraction < 1.0, "early_stop_fraction", "must be within [0, 1)")
+        require(0.0 <= self.compose_fraction <= 4.0, "compose_fraction", "must be within [0, 4]")
         require(self.epochs >= 1, "epochs", "must be >= 1")
         require(self.batch_size >= 1, "batch_size", "must be >= 1")
         require(self.learning_rate > 0, "learning_rate", "must be > 0")

@@ -35,7 +35,8 @@ from tqdm import tqdm
 
 from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
 from orchestai.configuration import ConfigError, to_mapping
-from orchestai.data.examples import describe_split, held_out_types, plan_split_indices, split_indices
+from orchestai.data.compositions import composed_examples
+from orchestai.data.examples import PlanExample, describe_split, held_out_types, plan_split_indices, split_indices
 from orchestai.files import write_json_atomic, write_text_atomic
 from orchestai.paths import data_dir
 from orchestai.phase1.config import BEST_MODEL_NAME, LAST_MODEL_NAME, METRICS_STEM, Phase1Config
@@ -221,6 +222,7 @@ class Phase1Trainer:
                 train_decisions = train_decisions.of_logs(keep)
         if config.model.grounding and resume is None:
             model.set_seen_types({t for e in train for t in e.types})
+        composed, composed_from = self._compositions(data, train)
         builder = PlannerInputsBuilder(config.model, model.vocabulary, config.text_cache_dir or data_dir() / "cache")
         if builder.needed:
             started = time.perf_counter()
@@ -234,7 +236,10 @@ class Phase1Trainer:
                 f"text inputs ({config.model.encoder} encoder, retrieval k={config.model.retrieval_k}) ready in {time.perf_counter() - started:.1f}s"
             )
         self.builder = builder
-        train_tensors = tensorize(train, data.vocabulary, builder, memory_index=list(range(len(train))))
+        # a composition's retrieval prior never sees its first part (as a record never sees itself)
+        train_tensors = tensorize(
+            train + composed, data.vocabulary, builder, memory_index=list(range(len(train))) + composed_from
+        )
         val_tensors = tensorize(val, data.vocabulary, builder)
         gold_val = [Plan(e.types, e.parents, e.models) for e in val]
         baseline = plan_metrics(
@@ -298,6 +303,24 @@ class Phase1Trainer:
         self.log(f"best validation loss {state['best_val_loss']:.4f} at epoch {state['best_epoch']}: {self.best_path}")
         self.log(f"metrics: {self.metrics_stem}.csv, {self.metrics_stem}.json")
         return 0
+
+    def _compositions(self, data: PlannerData, train: list[PlanExample]) -> tuple[list[PlanExample], list[int]]:
+        """The synthetic compositions of two training requests that ``compose_fraction`` asks for."""
+        config = self.config
+        if not config.compose_fraction:
+            return [], []
+        if data.logs is not None:
+            raise ConfigError(
+                "command line", "compose_fraction", "composes plans without execution logs only (--format taskbench)"
+            )
+        allowed = {(int(p), int(c)) for p, c in data.vocabulary.allowed_edges} or None
+        composed, first_parts = composed_examples(train, config.compose_fraction, config.seed, allowed)
+        wanted = round(config.compose_fraction * len(train))
+        self.log(
+            f"{len(composed)} synthetic compositions of two training requests (of {wanted} asked for) "
+            f"added to the {len(train)} training plans"
+        )
+        return composed, first_parts
 
     def _train_epoch(
         self,

@@ -43,21 +43,23 @@ def decode_plans(
     allowed = vocabulary.allowed_matrix()
     allowed_np = allowed.numpy() if allowed is not None else None
     constrained = allowed_np is not None or not vocabulary.repeat_types
+    penalty = model.config.graph_penalty
     log_probabilities = torch.log_softmax(type_logits.float(), -1).numpy()
     type_ids = type_logits.argmax(-1).numpy()
     edge_probabilities = torch.sigmoid(edge_logits).numpy()
     decoded = []
     for k in range(len(type_ids)):
         if constrained:
-            types = beam_types(log_probabilities[k], model.none_class, allowed_np, vocabulary.repeat_types)
+            types = beam_types(log_probabilities[k], model.none_class, allowed_np, vocabulary.repeat_types, penalty=penalty)
         else:
             ends = np.flatnonzero(type_ids[k] == model.none_class)
             types = tuple(int(t) for t in type_ids[k, : int(ends[0]) if len(ends) else vocabulary.max_subtasks])
         n = len(types)
         probabilities = edge_probabilities[k]
-        if allowed_np is not None:  # only edges the catalogue's graph allows
+        if allowed_np is not None:  # edges the catalogue's graph allows (others times the penalty)
             probabilities = probabilities.copy()
-            probabilities[:n, :n] *= allowed_np[np.ix_(types, types)]
+            inside = allowed_np[np.ix_(types, types)]
+            probabilities[:n, :n] *= np.where(inside, 1.0, penalty)
         decoded.append((types, tuple(decode_dag(probabilities, n, edge_threshold))))
     if vocabulary.n_models:
         return _choose_models(model, summary, decoded)
@@ -65,7 +67,12 @@ def decode_plans(
 
 
 def beam_types(
-    log_probabilities: np.ndarray, none_class: int, allowed: np.ndarray | None, repeats: bool, width: int = 4
+    log_probabilities: np.ndarray,
+    none_class: int,
+    allowed: np.ndarray | None,
+    repeats: bool,
+    width: int = 4,
+    penalty: float = 0.0,
 ) -> tuple[int, ...]:
     """The most likely type sequence of one plan (``(N, T+1)`` slot log-probabilities) under the catalogue's rules.
 
@@ -74,8 +81,10 @@ def beam_types(
     tool comes next is still sure *that* one does); then a beam search picks the types
     slot by slot: without ``repeats`` no type occurs twice, and with a graph
     (``allowed[i, j]``: type i may feed type j) a step after the first must be fed by an
-    earlier one, unless no type could be.
+    earlier one, unless no type could be (with ``penalty`` > 0, a type no earlier step
+    may feed keeps its probability times ``penalty`` instead of none).
     """
+    unfed = np.log(penalty) if penalty > 0 else -np.inf
     ends = np.flatnonzero(log_probabilities[:, none_class] > np.log(0.5))
     length = int(ends[0]) if len(ends) else log_probabilities.shape[0]
     beams: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
@@ -88,7 +97,7 @@ def beam_types(
             if allowed is not None and types:
                 fed = allowed[list(types)].any(0)
                 if fed.any():
-                    step[~fed] = -np.inf
+                    step[~fed] += unfed
             for t in np.argsort(-step)[:width]:
                 if np.isfinite(step[t]):
                     candidates.append((score + float(step[t]), (*types, int(t))))

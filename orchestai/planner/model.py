@@ -23,6 +23,7 @@ MAX_SENTENCE_LENGTH = 64  # position-within-sentence embeddings
 SENTENCE_BIAS_SCALE = 10.0
 MAX_ORDINAL = 8  # edge-head ordinal embeddings: a slot is the k-th of its type (later ones share the last)
 ENCODERS = ("words", "minilm")  # the text encoders of PlannerConfig.encoder
+SEGMENTS = ("sentences", "clauses")  # PlannerConfig.segments
 TEXT_DIM = MINILM_DIM  # width of the pretrained encoder's states
 
 
@@ -39,8 +40,12 @@ class PlannerConfig:
     routing_hidden: int = 64  # width of the routing branches (orchestai.planner.routing)
     encoder: str = field(default="words", metadata={"choices": ENCODERS})
     finetune_layers: int = 0  # minilm: the top N of its 6 layers train with the planner (0: frozen)
+    segments: str = field(default="sentences", metadata={"choices": SEGMENTS})  # minilm: what the slots align to
     grounding: bool = False
     retrieval_k: int = 0
+    # decoding with a catalogue graph: the factor on the probability of a type no earlier
+    # step may feed and of an edge outside the graph (0: allowed ones only)
+    graph_penalty: float = 0.0
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
@@ -54,10 +59,12 @@ class PlannerConfig:
         require(self.routing_hidden >= 1, "routing_hidden", "must be >= 1")
         require(self.encoder in ENCODERS, "encoder", f"must be one of {', '.join(ENCODERS)}")
         require(0 <= self.finetune_layers <= MINILM_LAYERS, "finetune_layers", f"must be within [0, {MINILM_LAYERS}]")
+        require(self.segments in SEGMENTS, "segments", f"must be one of {', '.join(SEGMENTS)}")
         require(
             self.finetune_layers == 0 or self.encoder == "minilm", "finetune_layers", "needs encoder: minilm (0 otherwise)"
         )
         require(0 <= self.retrieval_k <= 64, "retrieval_k", "must be within [0, 64] (0: no retrieval prior)")
+        require(0.0 <= self.graph_penalty <= 1.0, "graph_penalty", "must be within [0, 1] (0: allowed edges only)")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from orchestai.data.examples import PlanExample
-from orchestai.envs.embeddings import MINILM_DIM, MINILM_LAYERS, TokenStateCache, TokenStates
+from orchestai.envs.embeddings import MINILM_DIM, MINILM_LAYERS, TokenStateCache, TokenStates, clause_indices
 from orchestai.envs.tokenizer import HashTokenizer
 from orchestai.planner.model import PlanInputs, PlannerConfig, PlannerVocabulary
 from orchestai.planner.nearest_neighbour import unit_rows
@@ -167,6 +167,7 @@ class PlannerInputsBuilder:
         states = self.token_states(texts) if self.config.encoder == "minilm" else None
         read = self.lower_cache.states(texts) if self.lower_cache is not None else states
         text = text_pad = text_sentence = prior = None
+        segments = clause_indices(texts) if read is not None and self.config.segments == "clauses" else None
         if read is not None:
             length = max((len(s.states) for s in read), default=1)
             text = torch.zeros(len(read), length, MINILM_DIM, dtype=torch.float16)
@@ -176,7 +177,8 @@ class PlannerInputsBuilder:
                 n = len(s.states)
                 text[row, :n] = torch.from_numpy(s.states)
                 text_pad[row, :n] = False
-                text_sentence[row, :n] = torch.from_numpy(s.sentence.astype(np.int64))
+                index = segments[row][:n] if segments is not None else s.sentence
+                text_sentence[row, :n] = torch.from_numpy(index.astype(np.int64))
         if self.config.retrieval_k:
             if self.memory is None:
                 raise ValueError("the retrieval prior needs a memory of training plans (build_memory)")

@@ -1,0 +1,86 @@
+"""Synthetic compositions of two training requests: one request that asks for both, with both plans chained.
+
+Real planning data sets hold few requests that combine unrelated intents ("book the
+train, then set an alarm"): UltraTool has no request mentioning both a flight and a
+calendar. A planner trained on them learns each domain's usual plan length and keeps it
+when a request adds an intent. A composition joins request ``a`` and request ``b``
+("<a>, and then <b>") and chains their plans (``a``'s steps, then ``b``'s, the last of
+``a`` feeding the first of ``b``), so the number of steps follows the number of things
+asked. They are synthetic examples, drawn with a seed from the training split only, and
+named ``composed-<a>+<b>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from orchestai.data.examples import PlanExample
+
+CONNECTIVES = (", and then ", ", then ", ". After that, ", ". Then ", " and also ")
+MAX_COMPOSED_STEPS = 6
+
+
+def _lower_first(text: str) -> str:
+    first = text.split(maxsplit=1)[0] if text.split() else ""
+    if first == "I" or first.startswith("I'") or first.isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _joined(first: str, second: str, connective: str) -> str:
+    return f"{first.strip().rstrip('.!?;,')}{connective}{_lower_first(second.strip())}"
+
+
+def compose(a: PlanExample, b: PlanExample, connective: str) -> PlanExample:
+    """One request asking for ``a`` and then ``b``, with ``b``'s first step fed by ``a``'s last."""
+    n = a.n_subtasks
+    parents = (*a.parents, *(tuple(p + n for p in ps) + ((n - 1,) if i == 0 else ()) for i, ps in enumerate(b.parents)))
+    quality = (*a.input_quality, *b.input_quality) if a.input_quality and b.input_quality else ()
+    return PlanExample(
+        id=f"composed-{a.id}+{b.id}",
+        instruction=_joined(a.instruction, b.instruction, connective),
+        types=(*a.types, *b.types),
+        parents=tuple(tuple(sorted(ps)) for ps in parents),
+        models=(*a.models, *b.models),
+        input_tokens=(*a.input_tokens, *b.input_tokens),
+        output_tokens=(*a.output_tokens, *b.output_tokens),
+        input_quality=quality,
+    )
+
+
+def composed_examples(
+    examples: Sequence[PlanExample],
+    fraction: float,
+    seed: int,
+    allowed: set[tuple[int, int]] | None = None,
+    max_steps: int = MAX_COMPOSED_STEPS,
+) -> tuple[list[PlanExample], list[int]]:
+    """Up to ``round(fraction * len(examples))`` compositions of two examples, and the position of each one's first part.
+
+    Pairs are drawn with ``seed`` (at most 50 draws per composition asked for); a pair is
+    kept when its plans share no type, together have at most ``max_steps`` steps and,
+    where a graph of ``allowed`` (parent type, child type) links is given, the link from
+    ``a``'s last step to ``b``'s first is in it. With a sparse graph fewer pairs qualify
+    than were asked for (UltraTool: 684 of 1,090).
+    """
+    wanted = int(round(fraction * len(examples)))
+    if wanted == 0 or len(examples) < 2:
+        return [], []
+    rng = np.random.default_rng(seed)
+    composed: list[PlanExample] = []
+    firsts: list[int] = []
+    for _ in range(50 * wanted):
+        if len(composed) == wanted:
+            break
+        i, j = (int(k) for k in rng.choice(len(examples), size=2, replace=False))
+        connective = CONNECTIVES[int(rng.integers(len(CONNECTIVES)))]
+        a, b = examples[i], examples[j]
+        if not a.types or not b.types or set(a.types) & set(b.types) or a.n_subtasks + b.n_subtasks > max_steps:
+            continue
+        if allowed is not None and (a.types[-1], b.types[0]) not in allowed:
+            continue
+        composed.append(compose(a, b, connective))
+        firsts.append(i)
+    return composed, firsts
