@@ -53,7 +53,9 @@ def main() -> None:
     stored = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     settings = stored["extra"]["phase1_config"]
     data = load_planner_data(settings["format"], settings["data"])
-    _, held_out = split_examples(data.examples, settings["val_fraction"], settings["split_seed"])
+    _, held_out = split_examples(
+        data.examples, settings.get("split", "random"), settings["val_fraction"], settings["split_seed"]
+    )
     planner = InstructionPlanner(args.checkpoint)
     print(f"held-out requests of {settings['data']}: {summary(planner, [e.instruction for e in held_out])}")
     other = [e.instruction for e in load_planner_data("taskbench", str(args.other)).examples]

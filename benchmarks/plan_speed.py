@@ -30,7 +30,9 @@ def requests_for(checkpoint: Path, n: int) -> list[str]:
         from orchestai.planner.datasets import load_planner_data
 
         data = load_planner_data("taskbench", settings["data"])
-        _, held_out = split_examples(data.examples, settings.get("val_fraction", 0.2), settings.get("split_seed", 0))
+        _, held_out = split_examples(
+            data.examples, settings.get("split", "random"), settings.get("val_fraction", 0.2), settings.get("split_seed", 0)
+        )
         return [e.instruction for e in held_out[:n]]
     return [f"Summarise report {k}, then translate the summary into French and email it." for k in range(n)]
 
