@@ -169,3 +169,17 @@ def test_every_style_reads_back_as_the_same_gold_plan(world: World, style: str):
     for template in generate_templates(styled)[:60]:
         spec = renderer.render(template, np.random.default_rng(template.id), "w")
         assert _parents_read_back(spec.instruction, spec.types, nouns) == spec.parents, spec.instruction
+
+
+def test_the_default_templates_include_short_workflows_and_no_instruction_is_truncated(world: World):
+    from orchestai.envs.tokenizer import TRUNCATED_ID, HashTokenizer
+
+    templates = generate_templates(world)
+    assert sum(len(t.subtasks) <= 6 for t in templates) >= 5  # short workflows (2-6 subtasks) appear
+    tokenizer = HashTokenizer(world.config.tokenizer.vocab_size, world.config.tokenizer.max_tokens)
+    renderer = WorkflowRenderer(world)
+    longest = sorted(templates, key=lambda t: -len(t.subtasks))[:10]
+    for template in longest:  # the longest instructions in every style still fit in the observation
+        for seed in range(6):
+            spec = renderer.render(template, np.random.default_rng(seed), "w")
+            assert TRUNCATED_ID not in tokenizer.encode(spec.instruction).tolist()

@@ -81,8 +81,9 @@ def plan_split_indices(
     names no templates (TaskBench files, recorded logs) is split at random as with
     ``random``: a seeded ``val_fraction`` of the records.
     """
-    if split == "by_template" and uses_templates(examples):
-        held = [is_held_out(int(template_of_log(e.id) or 0)) for e in examples]
+    templates = [template_of_log(e.id) for e in examples] if split == "by_template" else []
+    if templates and None not in templates:
+        held = [is_held_out(t) for t in templates if t is not None]
         return [i for i, h in enumerate(held) if not h], [i for i, h in enumerate(held) if h]
     return split_indices(len(examples), val_fraction, seed)
 

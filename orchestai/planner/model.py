@@ -134,7 +134,9 @@ class Encoding(NamedTuple):
     summary: torch.Tensor  # (B, d) the instruction summary (see PlannerModel.summarize)
     sentence: torch.Tensor  # (B, L) sentence index of each token
     words: torch.Tensor  # (B, L, d) the plain word embeddings (no position, no context)
-    raw: torch.Tensor | None = None  # (B, L, 384) the pretrained encoder's own token states (minilm only)
+    raw: torch.Tensor | None = (
+        None  # (B, L, 384) the pretrained encoder's token states (minilm only; after the fine-tuned layers)
+    )
 
 
 class Slots(NamedTuple):

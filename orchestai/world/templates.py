@@ -197,7 +197,7 @@ class WorkflowRenderer:
         self._phrases = [list(t.phrases) for t in world.config.task_types]
         # each subtask uses at most one uniform per slot plus one for its connective
         self._draws_per_subtask = 1 + max(len(_split_phrase(p)) // 2 for phrases in self._phrases for p in phrases)
-        self._template_parts: dict[int, list[tuple[str, str]]] = {}  # by template id
+        self._template_parts: dict[int, list[tuple[str, str, str]]] = {}  # by template id
 
     def render(self, template: WorkflowTemplate, rng: np.random.Generator, workflow_id: str) -> WorkflowSpec:
         """Render ``template`` with wording drawn from ``rng``."""
@@ -208,13 +208,11 @@ class WorkflowRenderer:
         style = self._style(rng) if len(self._styles) > 1 else self._styles[0][0]
         descriptions = []
         sentences = [_fill_slots(_OPENINGS[int(next(draws) * len(_OPENINGS))], slots, draws)]
-        nouns = [self._nouns[s.type_index] for s in template.subtasks]
         last = len(template.subtasks)
-        for n, (phrase, refs) in enumerate(self._parts_of(template), start=1):
+        for n, (phrase, numbered_refs, content_refs) in enumerate(self._parts_of(template), start=1):
             text = _fill_slots(phrase, slots, draws)
+            refs = content_refs if style == "prose" else numbered_refs
             if refs:
-                if style == "prose":
-                    refs = _content_refs(template.subtasks[n - 1].parents, nouns)
                 text = f"{text} {_DEPENDENCY_FORMATS[int(next(draws) * len(_DEPENDENCY_FORMATS))]}{refs}"
             descriptions.append(text)
             if style == "numbered":
@@ -240,12 +238,19 @@ class WorkflowRenderer:
                 return name
         return self._styles[-1][0]
 
-    def _parts_of(self, template: WorkflowTemplate) -> list[tuple[str, str]]:
-        # per subtask: its phrase and its rendered dependency references ("" for roots)
+    def _parts_of(self, template: WorkflowTemplate) -> list[tuple[str, str, str]]:
+        # per subtask: its phrase and its dependency references by step number and by
+        # content ("" for roots); both depend on the template only, so they are built once
         parts = self._template_parts.get(template.id)
         if parts is None:
+            nouns = [self._nouns[s.type_index] for s in template.subtasks]
             parts = [
-                (self._phrases[s.type_index][s.phrase_index], _refs(s.parents) if s.parents else "") for s in template.subtasks
+                (
+                    self._phrases[s.type_index][s.phrase_index],
+                    _refs(s.parents) if s.parents else "",
+                    _content_refs(s.parents, nouns) if s.parents else "",
+                )
+                for s in template.subtasks
             ]
             self._template_parts[template.id] = parts
         return parts
