@@ -88,19 +88,31 @@ def test_plans_that_never_repeat_a_type_make_decoding_forbid_repeats():
     assert with_plan_rules(vocabulary, [_example(0, (0, 0)), _example(1, (2,))]).repeat_types is True
 
 
+def test_plans_with_a_step_no_other_feeds_let_decoding_leave_a_step_unfed():
+    vocabulary = vocabulary_for_catalogue(["a", "b", "c"], "toy")
+    chained = [_example(k, (0, 1)) for k in range(10)]  # every later step fed
+    apart = PlanExample("apart", "a, and then c", (0, 2), ((), ()), (-1, -1), (1, 1), (1, 1))
+    assert with_plan_rules(vocabulary, chained).unfed_steps is False
+    assert with_plan_rules(vocabulary, [*chained, apart]).unfed_steps is True  # 1 of 11 is at least 5%
+    assert with_plan_rules(vocabulary, [*chained * 4, apart]).unfed_steps is False  # 1 of 41 is not
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     n_types=st.integers(2, 7),
     density=st.floats(0.0, 1.0),
     repeats=st.booleans(),
+    unfed=st.booleans(),
 )
-def test_decoding_is_acyclic_and_respects_the_catalogue_graph(seed: int, n_types: int, density: float, repeats: bool):
+def test_decoding_is_acyclic_and_respects_the_catalogue_graph(
+    seed: int, n_types: int, density: float, repeats: bool, unfed: bool
+):
     rng = np.random.default_rng(seed)
     allowed = rng.random((n_types, n_types)) < density
     edges = [[int(i), int(j)] for i, j in zip(*np.nonzero(allowed), strict=True)]
     vocabulary = vocabulary_for_catalogue([f"t{i}" for i in range(n_types)], "toy", allowed_edges=edges)
-    vocabulary = type(vocabulary)(**{**vocabulary.__dict__, "max_subtasks": 6, "repeat_types": repeats})
+    vocabulary = type(vocabulary)(**{**vocabulary.__dict__, "max_subtasks": 6, "repeat_types": repeats, "unfed_steps": unfed})
     model = PlannerModel(PlannerConfig(d_model=16, n_heads=2, slot_layers=0), vocabulary)
     type_logits = torch.from_numpy(rng.normal(0, 3, (3, 6, n_types + 1)).astype(np.float32))
     edge_logits = torch.from_numpy(rng.normal(0, 3, (3, 6, 6)).astype(np.float32))
@@ -114,11 +126,11 @@ def test_decoding_is_acyclic_and_respects_the_catalogue_graph(seed: int, n_types
         for child, parents in enumerate(plan.parents):
             for parent in parents:
                 assert allowed[plan.types[parent], plan.types[child]]  # only edges the graph allows
-        for i in range(1, len(plan.types)):  # each later step is fed by an earlier one where any type could be
+        for i in range(1, len(plan.types) if not unfed else 0):  # each later step fed where any type could be
             if allowed[list(plan.types[:i])].any():
                 assert allowed[list(plan.types[:i]), plan.types[i]].any()
         log_probabilities = torch.log_softmax(type_logits[k], -1).numpy()
-        assert plan.types == beam_types(log_probabilities, n_types, allowed if edges else None, repeats)
+        assert plan.types == beam_types(log_probabilities, n_types, allowed if edges and not unfed else None, repeats)
 
 
 def test_the_plan_length_is_decided_on_the_marginal_probability_of_a_step():
@@ -299,15 +311,21 @@ def test_a_composition_asks_for_both_requests_and_chains_both_plans():
     assert joined.types == (0, 1, 2) and joined.parents == ((), (0,), (1,)) and joined.id == "composed-a+b"
     assert compose(a, b, ". Then ").instruction == "Please book a train ticket to Beijing. Then set an alarm for 6 am"
     examples = [_example(k, (k % 6, (k + 1) % 6)) for k in range(30)]
-    composed, firsts = composed_examples(examples, 0.5, seed=3)
+    assert compose(a, b, ", then ", linked=False).parents == ((), (0,), ())  # b's part stands apart
+    examples = [_example(k, (k % 6, (k + 1) % 6)) for k in range(30)]
+    composed, parts = composed_examples(examples, 0.5, seed=3)
     again, _ = composed_examples(examples, 0.5, seed=3)
     assert len(composed) == 15 and composed == again  # seeded
-    for plan, first in zip(composed, firsts, strict=True):
-        part = examples[first]
-        assert plan.types[:2] == part.types and len(set(plan.types)) == 4  # disjoint types
+    for plan, (first, second) in zip(composed, parts, strict=True):
+        assert plan.types == examples[first].types + examples[second].types and len(set(plan.types)) == 4  # disjoint
         assert all(len(ps) == 1 and ps[0] == i - 1 for i, ps in enumerate(plan.parents) if i)  # one chain
-    only = composed_examples(examples, 0.5, seed=3, allowed={(1, 4)})[0]  # the link a -> b must be in the graph
-    assert only and all((plan.types[1], plan.types[2]) == (1, 4) for plan in only)
+    graph = {(1, 4)}
+    only = composed_examples(examples, 0.5, seed=3, allowed=graph)[0]  # "graph": the link a -> b must be in it
+    assert only and all((plan.types[1], plan.types[2]) == (1, 4) and plan.parents[2] == (1,) for plan in only)
+    every = composed_examples(examples, 0.5, seed=3, allowed=graph, links="any")[0]  # "any": linked where it is
+    assert len(every) == 15 and any(plan.parents[2] == () for plan in every)
+    for plan in every:
+        assert plan.parents[2] == ((1,) if (plan.types[1], plan.types[2]) in graph else ())
 
 
 @needs_minilm

@@ -111,6 +111,12 @@ def test_planner_and_neighbour_comparison_end_to_end(tmp_path: Path):
     assert "link F1 (GNN4TaskPlan)" in format_table(grouped)
     by_steps = [g for g in grouped if g.endswith(("step", "steps"))]
     assert by_steps and sum(grouped["_records"][g]["records"] for g in by_steps) == grouped["_records"]["all"]["records"]
+    from orchestai.evaluate.planning import COMPOSED_GROUP
+
+    composed = grouped[COMPOSED_GROUP]  # two held-out requests joined: plans of two unrelated intents
+    assert grouped["_records"][COMPOSED_GROUP]["records"] > 0 and set(composed) == set(results)
+    # the neighbour returns one training request's plan, never the plan of two
+    assert composed["neighbour (bag of words)"]["exact_plan"] == 0.0
     cli = subprocess.run(
         [sys.executable, "-m", "orchestai.evaluate.planning", "--checkpoint", str(checkpoint), "--embeddings", "no",
          "--json", str(tmp_path / "table.json")], capture_output=True, text=True, timeout=600,

@@ -5,9 +5,10 @@ train, then set an alarm"): UltraTool has no request mentioning both a flight an
 calendar. A planner trained on them learns each domain's usual plan length and keeps it
 when a request adds an intent. A composition joins request ``a`` and request ``b``
 ("<a>, and then <b>") and chains their plans (``a``'s steps, then ``b``'s, the last of
-``a`` feeding the first of ``b``), so the number of steps follows the number of things
-asked. They are synthetic examples, drawn with a seed from the training split only, and
-named ``composed-<a>+<b>``.
+``a`` feeding the first of ``b`` where the catalogue's graph allows that link; otherwise
+``b``'s part stands apart, as a second intent does), so the number of steps follows the
+number of things asked. They are synthetic examples, drawn with a seed from the training
+split only, and named ``composed-<a>+<b>``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from orchestai.data.examples import PlanExample
 
 CONNECTIVES = (", and then ", ", then ", ". After that, ", ". Then ", " and also ")
+COMPOSE_LINKS = ("graph", "any")  # Phase1Config.compose_links: which pairs of requests compose
 MAX_COMPOSED_STEPS = 6
 
 
@@ -33,10 +35,11 @@ def _joined(first: str, second: str, connective: str) -> str:
     return f"{first.strip().rstrip('.!?;,')}{connective}{_lower_first(second.strip())}"
 
 
-def compose(a: PlanExample, b: PlanExample, connective: str) -> PlanExample:
-    """One request asking for ``a`` and then ``b``, with ``b``'s first step fed by ``a``'s last."""
+def compose(a: PlanExample, b: PlanExample, connective: str, linked: bool = True) -> PlanExample:
+    """One request asking for ``a`` and then ``b``; ``linked``: ``b``'s first step is fed by ``a``'s last."""
     n = a.n_subtasks
-    parents = (*a.parents, *(tuple(p + n for p in ps) + ((n - 1,) if i == 0 else ()) for i, ps in enumerate(b.parents)))
+    joining = (n - 1,) if linked else ()
+    parents = (*a.parents, *(tuple(p + n for p in ps) + (joining if i == 0 else ()) for i, ps in enumerate(b.parents)))
     quality = (*a.input_quality, *b.input_quality) if a.input_quality and b.input_quality else ()
     return PlanExample(
         id=f"composed-{a.id}+{b.id}",
@@ -55,22 +58,25 @@ def composed_examples(
     fraction: float,
     seed: int,
     allowed: set[tuple[int, int]] | None = None,
+    links: str = "graph",
     max_steps: int = MAX_COMPOSED_STEPS,
-) -> tuple[list[PlanExample], list[int]]:
-    """Up to ``round(fraction * len(examples))`` compositions of two examples, and the position of each one's first part.
+) -> tuple[list[PlanExample], list[tuple[int, int]]]:
+    """Up to ``round(fraction * len(examples))`` compositions of two examples, and the positions of each one's parts.
 
     Pairs are drawn with ``seed`` (at most 50 draws per composition asked for); a pair is
-    kept when its plans share no type, together have at most ``max_steps`` steps and,
-    where a graph of ``allowed`` (parent type, child type) links is given, the link from
-    ``a``'s last step to ``b``'s first is in it. With a sparse graph fewer pairs qualify
-    than were asked for (UltraTool: 684 of 1,090).
+    kept when its plans share no type and together have at most ``max_steps`` steps.
+    Where a graph of ``allowed`` (parent type, child type) links is given, with ``links``
+    "graph" a pair is kept only when the link from ``a``'s last step to ``b``'s first is
+    in it (UltraTool: 684 of 1,090 asked for); with "any" every pair is kept and ``b``'s
+    part stands apart where the graph has no such link (most pairs of unrelated
+    UltraTool requests: the request asks for two unrelated things).
     """
     wanted = int(round(fraction * len(examples)))
     if wanted == 0 or len(examples) < 2:
         return [], []
     rng = np.random.default_rng(seed)
     composed: list[PlanExample] = []
-    firsts: list[int] = []
+    parts: list[tuple[int, int]] = []
     for _ in range(50 * wanted):
         if len(composed) == wanted:
             break
@@ -79,8 +85,9 @@ def composed_examples(
         a, b = examples[i], examples[j]
         if not a.types or not b.types or set(a.types) & set(b.types) or a.n_subtasks + b.n_subtasks > max_steps:
             continue
-        if allowed is not None and (a.types[-1], b.types[0]) not in allowed:
+        linked = allowed is None or (a.types[-1], b.types[0]) in allowed
+        if not linked and links == "graph":
             continue
-        composed.append(compose(a, b, connective))
-        firsts.append(i)
-    return composed, firsts
+        composed.append(compose(a, b, connective, linked))
+        parts.append((i, j))
+    return composed, parts

@@ -7,8 +7,11 @@ nearest-neighbour planners on bag-of-words and (with the ``orchestai[embeddings]
 extra) on all-MiniLM-L6-v2 sentence embeddings: node and link F1 as GNN4TaskPlan's
 ``evaluate.py`` defines them (per record, averaged over records; links as
 source–target name pairs), TaskBench's pooled node and link F1, per-slot type accuracy
-and exact-plan accuracy (same types in order and the same edges). ``--json PATH``
-also writes the numbers.
+and exact-plan accuracy (same types in order and the same edges). On plans without
+execution logs (``--format taskbench``) a last block scores synthetic compositions of two
+held-out requests ("<a>, and then <b>", as :mod:`orchestai.data.compositions` makes for
+training): requests that join intents no training request joins. ``--json PATH`` also
+writes the numbers.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from orchestai.cli import run_cli
 from orchestai.configuration import from_mapping
+from orchestai.data.compositions import composed_examples
 from orchestai.data.examples import PlanExample, describe_split, held_out_types, split_examples
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.files import write_json_atomic
@@ -47,6 +51,8 @@ COLUMNS = (
 
 
 STEP_GROUPS = (("1 step", 1, 1), ("2 steps", 2, 2), ("3 steps", 3, 3), ("4 steps", 4, 4), ("5+ steps", 5, 10**9))
+COMPOSED_GROUP = "composed: two held-out requests (synthetic)"
+COMPOSED_FRACTION = 0.5  # compositions of held-out requests scored, per held-out record
 
 
 def compare_planners(
@@ -57,8 +63,9 @@ def compare_planners(
 
     Keyed by group, then planner: ``all`` records, by number of gold steps (``2 steps`` ..
     ``5+ steps``, where any), and, when the run held task types out of training
-    (``held_out_type_fraction``), ``unseen types``: the records that use one. The
-    neighbours search the same training records the planner learned from.
+    (``held_out_type_fraction``), ``unseen types``: the records that use one; without
+    execution logs, :data:`COMPOSED_GROUP`. The neighbours search the same training
+    records the planner learned from.
     """
     model, stored = load_planner(checkpoint)
     if graph_penalty is not None:  # decode with another penalty than the checkpoint's
@@ -81,11 +88,19 @@ def compare_planners(
     gold = [Plan(e.types, e.parents, e.models) for e in val]
     instructions = [e.instruction for e in val]
     names = loaded.vocabulary.type_names
-    allowed = {tuple(e) for e in loaded.vocabulary.allowed_edges}
+    allowed = {(int(p), int(c)) for p, c in loaded.vocabulary.allowed_edges}
     if allowed:
         links = [(e.types[p], e.types[c]) for e in val for c, ps in enumerate(e.parents) for p in ps]
         inside = sum(link in allowed for link in links)
         log(f"gold links inside the catalogue's graph: {inside} of {len(links)} ({inside / max(len(links), 1):.2%})")
+    groups = record_groups(val, unseen)
+    held_out = len(val)
+    if loaded.logs is None:  # the synthetic compositions Phase 1 can train on (compose_fraction)
+        composed, _ = composed_examples(val, COMPOSED_FRACTION, config.split_seed, allowed or None, "any")
+        groups[COMPOSED_GROUP] = list(range(len(val), len(val) + len(composed)))
+        val = val + composed
+        gold += [Plan(e.types, e.parents, e.models) for e in composed]
+        instructions += [e.instruction for e in composed]
     builder = builder_for_checkpoint(model, stored, config.text_cache_dir or data_dir() / "cache")
     plans = {
         "planner": predict_plans(model, tensorize(val, loaded.vocabulary, builder), config.edge_threshold),
@@ -96,7 +111,6 @@ def compare_planners(
         plans["neighbour (MiniLM embeddings)"] = neighbour.plan(instructions)
     else:
         log(f"neighbour on embeddings skipped: {EMBEDDINGS_EXTRA_HINT}")
-    groups = record_groups(val, unseen)
     results = {
         group: {
             name: plan_metrics([predicted[k] for k in members], [gold[k] for k in members], names)
@@ -107,7 +121,7 @@ def compare_planners(
     }
     if unseen and "unseen types" in results:
         for name, predicted in plans.items():
-            results["unseen types"][name] |= unseen_type_scores(predicted, val, unseen)
+            results["unseen types"][name] |= unseen_type_scores(predicted[:held_out], val[:held_out], unseen)
     return results | {"_records": {group: {"records": float(len(members))} for group, members in groups.items()}}
 
 

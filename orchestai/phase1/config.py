@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestai.configuration import require
+from orchestai.data.compositions import COMPOSE_LINKS
 from orchestai.data.examples import SPLITS
 from orchestai.paths import CONFIG_DIR
 from orchestai.planner.datasets import DATA_FORMATS
@@ -32,6 +33,9 @@ class Phase1Config:
     early_stop_fraction: float = 0.0
     held_out_type_fraction: float = 0.0
     compose_fraction: float = 0.0
+    # which pairs compose: "graph", those whose joining link the catalogue's graph allows;
+    # "any", every pair, its second part standing apart where the graph has no link
+    compose_links: str = field(default="graph", metadata={"choices": COMPOSE_LINKS})
     text_cache_dir: str | None = None
     split_seed: int = 0
     seed: int = 0
@@ -76,3 +80,4 @@ class Phase1Config:
         for name in ("lambda_type", "lambda_model", "lambda_edge", "lambda_dag", "lambda_decision"):
             require(getattr(self, name) >= 0, name, "must be >= 0")
         require(self.num_threads >= 1, "num_threads", "must be >= 1")
+        require(self.compose_links in COMPOSE_LINKS, "compose_links", f"must be one of {', '.join(COMPOSE_LINKS)}")

@@ -55,7 +55,7 @@ from orchestai.planner.nearest_neighbour import NearestNeighbourPlanner
 from orchestai.planner.tensors import DecisionTensors, PlanTensors, tensorize
 from orchestai.planner.text_inputs import PlannerInputsBuilder
 from orchestai.planner.validation import format_metrics, validate
-from orchestai.planner.vocabulary import repeating_plans, with_plan_rules
+from orchestai.planner.vocabulary import plans_with_unfed_steps, repeating_plans, with_plan_rules
 from orchestai.rundir import claim_output_dir
 
 PHASE1_OUTPUTS = (
@@ -182,6 +182,17 @@ class Phase1Trainer:
         self.last_path = self.out_dir / LAST_MODEL_NAME.format(n=n_logs)
         self.metrics_stem = self.out_dir / METRICS_STEM.format(n=n_logs)
 
+        unseen = held_out_types(data.examples, config.held_out_type_fraction, config.split_seed)
+        if unseen:
+            keep = [k for k, e in enumerate(train) if not unseen.intersection(e.types)]
+            self.log(
+                f"zero-shot test: {len(unseen)} task types never seen in training; "
+                f"{len(train) - len(keep)} training records using them left out"
+            )
+            train = [train[k] for k in keep]
+            if train_decisions is not None:
+                train_decisions = train_decisions.of_logs(keep)
+        composed, composed_from = self._compositions(data, train)
         state: dict[str, Any] = {"history": [], "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
         start_epoch = 1
         generator = torch.Generator().manual_seed(config.seed)
@@ -203,26 +214,20 @@ class Phase1Trainer:
             self.saved_best_epoch = state["best_epoch"] or None
             self.log(f"resuming from {path} at epoch {start_epoch}")
         else:
-            model = PlannerModel(config.model, with_plan_rules(data.vocabulary, train))
+            plans = train + composed
+            model = PlannerModel(config.model, with_plan_rules(data.vocabulary, plans))
             self.log(
-                f"{repeating_plans(train)} of {len(train)} training plans use a type twice: decoding "
+                f"{repeating_plans(plans)} of {len(plans)} training plans use a type twice: decoding "
                 + ("may repeat types" if model.vocabulary.repeat_types else "never repeats a type")
             )
+            if data.vocabulary.allowed_edges:
+                self.log(
+                    f"{plans_with_unfed_steps(plans)} of {len(plans)} training plans have a later step no other feeds: decoding "
+                    + ("lets a step stand apart" if model.vocabulary.unfed_steps else "feeds every step after the first")
+                )
             optimizer = make_optimizer(model, config)
-
-        unseen = held_out_types(data.examples, config.held_out_type_fraction, config.split_seed)
-        if unseen:
-            keep = [k for k, e in enumerate(train) if not unseen.intersection(e.types)]
-            self.log(
-                f"zero-shot test: {len(unseen)} task types never seen in training; "
-                f"{len(train) - len(keep)} training records using them left out"
-            )
-            train = [train[k] for k in keep]
-            if train_decisions is not None:
-                train_decisions = train_decisions.of_logs(keep)
         if config.model.grounding and resume is None:
             model.set_seen_types({t for e in train for t in e.types})
-        composed, composed_from = self._compositions(data, train)
         builder = PlannerInputsBuilder(config.model, model.vocabulary, config.text_cache_dir or data_dir() / "cache")
         if builder.needed:
             started = time.perf_counter()
@@ -237,8 +242,9 @@ class Phase1Trainer:
             )
         self.builder = builder
         # a composition's retrieval prior never sees its first part (as a record never sees itself)
+        first_parts = [first for first, _ in composed_from]
         train_tensors = tensorize(
-            train + composed, data.vocabulary, builder, memory_index=list(range(len(train))) + composed_from
+            train + composed, data.vocabulary, builder, memory_index=list(range(len(train))) + first_parts
         )
         val_tensors = tensorize(val, data.vocabulary, builder)
         gold_val = [Plan(e.types, e.parents, e.models) for e in val]
@@ -304,7 +310,7 @@ class Phase1Trainer:
         self.log(f"metrics: {self.metrics_stem}.csv, {self.metrics_stem}.json")
         return 0
 
-    def _compositions(self, data: PlannerData, train: list[PlanExample]) -> tuple[list[PlanExample], list[int]]:
+    def _compositions(self, data: PlannerData, train: list[PlanExample]) -> tuple[list[PlanExample], list[tuple[int, int]]]:
         """The synthetic compositions of two training requests that ``compose_fraction`` asks for."""
         config = self.config
         if not config.compose_fraction:
@@ -314,13 +320,14 @@ class Phase1Trainer:
                 "command line", "compose_fraction", "composes plans without execution logs only (--format taskbench)"
             )
         allowed = {(int(p), int(c)) for p, c in data.vocabulary.allowed_edges} or None
-        composed, first_parts = composed_examples(train, config.compose_fraction, config.seed, allowed)
+        composed, parts = composed_examples(train, config.compose_fraction, config.seed, allowed, config.compose_links)
         wanted = round(config.compose_fraction * len(train))
+        linked = sum(len(e.parents[len(train[i].types)]) > 0 for e, (i, _) in zip(composed, parts, strict=True))
         self.log(
-            f"{len(composed)} synthetic compositions of two training requests (of {wanted} asked for) "
-            f"added to the {len(train)} training plans"
+            f"{len(composed)} synthetic compositions of two training requests (of {wanted} asked for; "
+            f"{linked} with the graph's link from the first part to the second) added to the {len(train)} training plans"
         )
-        return composed, first_parts
+        return composed, parts
 
     def _train_epoch(
         self,

@@ -50,7 +50,13 @@ def decode_plans(
     decoded = []
     for k in range(len(type_ids)):
         if constrained:
-            types = beam_types(log_probabilities[k], model.none_class, allowed_np, vocabulary.repeat_types, penalty=penalty)
+            types = beam_types(
+                log_probabilities[k],
+                model.none_class,
+                None if vocabulary.unfed_steps else allowed_np,
+                vocabulary.repeat_types,
+                penalty=penalty,
+            )
         else:
             ends = np.flatnonzero(type_ids[k] == model.none_class)
             types = tuple(int(t) for t in type_ids[k, : int(ends[0]) if len(ends) else vocabulary.max_subtasks])

@@ -90,6 +90,8 @@ class PlannerVocabulary:
     # [parent type, child type] pairs the catalogue's graph allows (empty: no graph given)
     allowed_edges: list[list[int]] = field(default_factory=list)
     repeat_types: bool = True  # whether a plan may use a type twice (False where training plans almost never do)
+    # with a graph: whether a step after the first may have no parent (False where training plans almost never do)
+    unfed_steps: bool = False
 
     @property
     def n_types(self) -> int:

@@ -55,14 +55,26 @@ def vocabulary_for_catalogue(
     )
 
 
-REPEAT_SHARE = 0.05  # below this share of training plans that use a type twice, decoding never repeats one
+# decoding keeps a rule of the training plans (no type twice; every step after the first
+# fed by an earlier one) unless at least this share of them breaks it
+RULE_SHARE = 0.05
 
 
 def with_plan_rules(vocabulary: PlannerVocabulary, train: Sequence[PlanExample]) -> PlannerVocabulary:
-    """The vocabulary with what the training plans say about repeats (``repeat_types``)."""
-    return dataclasses.replace(vocabulary, repeat_types=bool(train) and repeating_plans(train) >= REPEAT_SHARE * len(train))
+    """The vocabulary with what the training plans say about repeats (``repeat_types``) and unfed steps (``unfed_steps``)."""
+    least = RULE_SHARE * len(train)
+    return dataclasses.replace(
+        vocabulary,
+        repeat_types=bool(train) and repeating_plans(train) >= least,
+        unfed_steps=bool(train) and plans_with_unfed_steps(train) >= least,
+    )
 
 
 def repeating_plans(plans: Sequence[PlanExample]) -> int:
     """How many plans use some type twice."""
     return sum(len(set(e.types)) < len(e.types) for e in plans)
+
+
+def plans_with_unfed_steps(plans: Sequence[PlanExample]) -> int:
+    """How many plans have a step after the first that no step feeds (a second intent, say)."""
+    return sum(any(not parents for parents in e.parents[1:]) for e in plans)
