@@ -88,7 +88,7 @@ def compare_planners(
     gold = [Plan(e.types, e.parents, e.models) for e in val]
     instructions = [e.instruction for e in val]
     names = loaded.vocabulary.type_names
-    allowed = {(int(p), int(c)) for p, c in loaded.vocabulary.allowed_edges}
+    allowed = loaded.vocabulary.allowed_links()
     if allowed:
         links = [(e.types[p], e.types[c]) for e in val for c, ps in enumerate(e.parents) for p in ps]
         inside = sum(link in allowed for link in links)

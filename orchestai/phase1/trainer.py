@@ -319,7 +319,7 @@ class Phase1Trainer:
             raise ConfigError(
                 "command line", "compose_fraction", "composes plans without execution logs only (--format taskbench)"
             )
-        allowed = {(int(p), int(c)) for p, c in data.vocabulary.allowed_edges} or None
+        allowed = data.vocabulary.allowed_links() or None
         composed, parts = composed_examples(train, config.compose_fraction, config.seed, allowed, config.compose_links)
         wanted = round(config.compose_fraction * len(train))
         linked = sum(len(e.parents[len(train[i].types)]) > 0 for e, (i, _) in zip(composed, parts, strict=True))

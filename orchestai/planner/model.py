@@ -103,6 +103,10 @@ class PlannerVocabulary:
         """Number of worker models."""
         return len(self.model_names)
 
+    def allowed_links(self) -> set[tuple[int, int]]:
+        """The (parent type, child type) links the catalogue's graph allows (empty: no graph given)."""
+        return {(int(parent), int(child)) for parent, child in self.allowed_edges}
+
     def allowed_matrix(self) -> torch.Tensor | None:
         """``(T, T)`` bool: which type may feed which, where the catalogue gives a graph (else ``None``)."""
         if not self.allowed_edges:
