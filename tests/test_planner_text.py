@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 import torch
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from orchestai.data.examples import PlanExample, held_out_types
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, TokenStateCache, embeddings_available
 from orchestai.planner.inference import beam_types, decode_plans
-from orchestai.planner.metrics import is_dag
+from orchestai.planner.metrics import Plan, is_dag
 from orchestai.planner.model import PlannerConfig, PlannerModel
 from orchestai.planner.text_inputs import RetrievalMemory, bag_of_words
 from orchestai.planner.vocabulary import vocabulary_for_catalogue, with_plan_rules
@@ -97,6 +99,28 @@ def test_plans_with_a_step_no_other_feeds_let_decoding_leave_a_step_unfed():
     assert with_plan_rules(vocabulary, [*chained * 4, apart]).unfed_steps is False  # 1 of 41 is not
 
 
+def test_plans_that_feed_every_step_the_graph_lets_be_fed_make_decoding_feed_them():
+    vocabulary = vocabulary_for_catalogue(["a", "b", "c"], "toy", allowed_edges=[[0, 1]])
+    chained = [_example(k, (0, 1)) for k in range(10)]
+    apart = PlanExample("apart", "a, and then c", (0, 2), ((), ()), (-1, -1), (1, 1), (1, 1))  # no a -> c link
+    unfed = PlanExample("unfed", "a, and b", (0, 1), ((), ()), (-1, -1), (1, 1), (1, 1))  # a may feed b, does not
+    assert with_plan_rules(vocabulary, [*chained, apart]).fed_where_allowed is True
+    assert with_plan_rules(vocabulary, [*chained, unfed]).fed_where_allowed is False  # 1 of 11 is at least 5%
+    assert with_plan_rules(vocabulary_for_catalogue(["a", "b"], "toy"), chained).fed_where_allowed is False  # no graph
+
+
+def test_feeding_where_allowed_adds_the_most_likely_allowed_parent_and_never_a_cycle():
+    from orchestai.planner.dag import feed_where_allowed
+
+    probabilities = np.array([[0, 0.3, 0.2, 0], [0, 0, 0.4, 0], [0, 0, 0, 0], [0.9, 0, 0, 0]])
+    allowed = np.array([[0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=bool)
+    # node 1: its only allowed parent 0; node 2: 1 is likelier than 0; node 3: no allowed parent, stands apart
+    assert feed_where_allowed([(), (), (), ()], probabilities, allowed) == [(), (0,), (1,), ()]
+    assert feed_where_allowed([(), (), (0,), ()], probabilities, allowed) == [(), (0,), (0,), ()]  # fed: kept
+    allowed[0, 3] = True  # 3 -> 0 exists, so 0 -> 3 would close a cycle
+    assert feed_where_allowed([(3,), (), (), ()], probabilities, allowed)[3] == ()
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
@@ -104,15 +128,17 @@ def test_plans_with_a_step_no_other_feeds_let_decoding_leave_a_step_unfed():
     density=st.floats(0.0, 1.0),
     repeats=st.booleans(),
     unfed=st.booleans(),
+    fed_where_allowed=st.booleans(),
 )
 def test_decoding_is_acyclic_and_respects_the_catalogue_graph(
-    seed: int, n_types: int, density: float, repeats: bool, unfed: bool
+    seed: int, n_types: int, density: float, repeats: bool, unfed: bool, fed_where_allowed: bool
 ):
     rng = np.random.default_rng(seed)
     allowed = rng.random((n_types, n_types)) < density
     edges = [[int(i), int(j)] for i, j in zip(*np.nonzero(allowed), strict=True)]
     vocabulary = vocabulary_for_catalogue([f"t{i}" for i in range(n_types)], "toy", allowed_edges=edges)
-    vocabulary = type(vocabulary)(**{**vocabulary.__dict__, "max_subtasks": 6, "repeat_types": repeats, "unfed_steps": unfed})
+    rules = {"repeat_types": repeats, "unfed_steps": unfed, "fed_where_allowed": fed_where_allowed}
+    vocabulary = type(vocabulary)(**{**vocabulary.__dict__, "max_subtasks": 6, **rules})
     model = PlannerModel(PlannerConfig(d_model=16, n_heads=2, slot_layers=0), vocabulary)
     type_logits = torch.from_numpy(rng.normal(0, 3, (3, 6, n_types + 1)).astype(np.float32))
     edge_logits = torch.from_numpy(rng.normal(0, 3, (3, 6, 6)).astype(np.float32))
@@ -129,6 +155,11 @@ def test_decoding_is_acyclic_and_respects_the_catalogue_graph(
         for i in range(1, len(plan.types) if not unfed else 0):  # each later step fed where any type could be
             if allowed[list(plan.types[:i])].any():
                 assert allowed[list(plan.types[:i]), plan.types[i]].any()
+        graph = nx.DiGraph([(p, c) for c, ps in enumerate(plan.parents) for p in ps])
+        graph.add_nodes_from(range(len(plan.types)))
+        for i in range(1, len(plan.types) if fed_where_allowed else 0):  # fed wherever the graph lets it be
+            feeders = [p for p in range(i) if allowed[plan.types[p], plan.types[i]]]
+            assert plan.parents[i] or all(nx.has_path(graph, i, p) for p in feeders)  # unless only via a cycle
         log_probabilities = torch.log_softmax(type_logits[k], -1).numpy()
         assert plan.types == beam_types(log_probabilities, n_types, allowed if edges and not unfed else None, repeats)
 
@@ -310,7 +341,6 @@ def test_a_composition_asks_for_both_requests_and_chains_both_plans():
     assert joined.instruction == "Please book a train ticket to Beijing, and then set an alarm for 6 am"
     assert joined.types == (0, 1, 2) and joined.parents == ((), (0,), (1,)) and joined.id == "composed-a+b"
     assert compose(a, b, ". Then ").instruction == "Please book a train ticket to Beijing. Then set an alarm for 6 am"
-    examples = [_example(k, (k % 6, (k + 1) % 6)) for k in range(30)]
     assert compose(a, b, ", then ", linked=False).parents == ((), (0,), ())  # b's part stands apart
     examples = [_example(k, (k % 6, (k + 1) % 6)) for k in range(30)]
     composed, parts = composed_examples(examples, 0.5, seed=3)
@@ -328,6 +358,37 @@ def test_a_composition_asks_for_both_requests_and_chains_both_plans():
         assert plan.parents[2] == ((1,) if (plan.types[1], plan.types[2]) in graph else ())
 
 
+def test_a_step_composition_adds_one_described_step_of_another_record_before_or_after():
+    from orchestai.data.compositions import step_compositions
+
+    examples = [
+        dataclasses.replace(_example(k, (k % 6, (k + 1) % 6)), step_clauses=((k % 6, f"do task {k % 6} for record {k}"),))
+        for k in range(30)
+    ]
+    composed, requests = step_compositions(examples, 0.5, seed=3)
+    assert len(composed) == 15 and (composed, requests) == step_compositions(examples, 0.5, seed=3)  # seeded
+    orders = set()
+    for plan, i in zip(composed, requests, strict=True):
+        a = examples[i]
+        (step,) = set(plan.types) - set(a.types)  # one step, of a tool a's plan lacks
+        clause = next(c for e in examples for t, c in e.step_clauses if t == step and c in plan.instruction.lower())
+        after = plan.types == (*a.types, step)
+        assert after or plan.types == (step, *a.types)
+        assert plan.instruction.startswith(a.instruction.rstrip(".") if after else clause[:1].upper() + clause[1:])
+        assert f"record {i}" not in clause  # another record's step
+        assert all(len(ps) == 1 and ps[0] == k - 1 for k, ps in enumerate(plan.parents) if k)  # no graph: one chain
+        orders.add(after)
+    assert orders == {True, False}
+    graph = {(1, 4), (4, 0)}  # a step stands apart unless the graph links it to the adjacent end of the request
+    for plan, i in zip(*step_compositions(examples, 0.5, seed=3, allowed=graph), strict=True):
+        n = examples[i].n_subtasks
+        if plan.types[:n] == examples[i].types:
+            assert plan.parents[n] == ((n - 1,) if (plan.types[n - 1], plan.types[n]) in graph else ())
+        else:
+            assert plan.parents[1] == ((0,) if (plan.types[0], plan.types[1]) in graph else ())
+    assert step_compositions([_example(k, (k % 6,)) for k in range(30)], 0.5, seed=3) == ([], [])  # nothing described
+
+
 @needs_minilm
 def test_clause_segments_end_at_commas_and_then_and_the_inputs_carry_them(tmp_path: Path):
     from orchestai.envs.embeddings import clause_indices
@@ -342,3 +403,96 @@ def test_clause_segments_end_at_commas_and_then_and_the_inputs_carry_them(tmp_pa
     assert sentences.text_sentence is not None and clauses.text_sentence is not None
     assert int(sentences.text_sentence.max()) == 0 and int(clauses.text_sentence.max()) == 2
     assert clauses.text is not None and sentences.text is not None and torch.equal(clauses.text, sentences.text)
+
+
+def test_request_clauses_end_at_punctuation_and_then_and_drop_fillers():
+    from orchestai.planner.coverage import request_clauses
+
+    text = "Book a train ticket to Beijing for tomorrow, then set an alarm for 6 am. Also please call mum"
+    assert request_clauses(text) == ["Book a train ticket to Beijing for tomorrow", "set an alarm for 6 am", "call mum"]
+    assert request_clauses("Hi! Thanks") == []  # one-word parts are not clauses
+
+
+def _coverage(description_similarity: float = 0.7):
+    from orchestai.planner.coverage import ClauseCoverage
+
+    # 4 tools; the step clauses of tools 0, 1 and 2 lie along axes 0, 1 and 2; tool 3 is only described (axis 3)
+    steps = [PlanExample(str(t), "", (t,), ((),), (-1,), (0,), (0,), step_clauses=((t, f"clause {t}"),)) for t in range(3)]
+    axes = {f"clause {t}": np.eye(5)[t] for t in range(3)}
+    config = PlannerConfig(encoder="minilm", coverage=True, coverage_description_similarity=description_similarity)
+    return ClauseCoverage.build(
+        steps * 3 + steps[2:] * 6, lambda texts: np.stack([axes[t] for t in texts]), np.eye(4, 5), config
+    )
+
+
+def test_clause_coverage_adds_the_tool_a_clause_of_its_own_names_and_the_plan_lacks():
+    coverage = _coverage()
+    plan = Plan((0, 1), ((), (0,)), (-1, -1))
+    near = lambda axis: np.eye(5)[axis] + 0.1 * np.eye(5)[4]  # noqa: E731  (cosine 0.995 to the axis)
+    clauses = np.stack([near(0), near(2)])  # "book it ..., then <a clause of tool 2>"
+    assert coverage.cover(plan, clauses, None, 6) == Plan((0, 1, 2), ((), (0,), (1,)), (-1, -1, -1))  # no graph: linked
+    assert coverage.cover(plan, clauses, {(0, 1)}, 6).parents == ((), (0,), ())  # the graph has no 1 -> 2: apart
+    assert coverage.cover(plan, clauses[::-1], {(2, 0)}, 6) == Plan((2, 0, 1), ((), (0,), (1,)), (-1, -1, -1))  # first
+    assert coverage.cover(plan, clauses, None, 2) == plan  # at most max_steps
+    assert coverage.cover(plan, clauses[1:], None, 6) == plan  # one clause: the whole request, read by the planner
+    assert coverage.cover(plan, np.stack([near(0), near(1)]), None, 6) == plan  # every clause's tool is there
+    unclear = np.stack([near(0), np.eye(5)[2] + 1.2 * np.eye(5)[4]])  # cosine 0.64: below 0.8 (and 0.7)
+    assert coverage.cover(plan, unclear, None, 6) == plan
+    # cosine 0.86 to tool 3's description, 0.26 to tool 2's clauses (its nearest, none of the plan's tools)
+    described = np.stack([near(0), np.eye(5)[3] + 0.5 * np.eye(5)[4] + 0.3 * np.eye(5)[2]])
+    assert coverage.cover(plan, described, None, 6).types == (0, 1, 3)
+    assert _coverage(description_similarity=0.95).cover(plan, described, None, 6) == plan
+    state = coverage.state()
+    again = type(coverage).from_state(state, PlannerConfig(encoder="minilm", coverage=True))
+    assert again.cover(plan, clauses, None, 6) == coverage.cover(plan, clauses, None, 6)
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_plan_adds_the_step_a_clause_of_its_own_asks_for_through_clause_coverage(tmp_path: Path):
+    tools = ["train_search", "train_book", "alarm_set", "alarm_label"]
+    (tmp_path / "tool_desc.json").write_text(json.dumps({"nodes": [{"id": t, "desc": t.replace("_", " ")} for t in tools]}))
+    links = [{"source": "train_search", "target": "train_book"}, {"source": "alarm_set", "target": "alarm_label"}]
+    (tmp_path / "graph_desc.json").write_text(json.dumps({"links": links}))
+    cities, labels = ["Rome", "Paris", "Berlin", "Madrid", "Vienna"], ["work", "gym", "school", "train", "call"]
+    records = []
+    for k in range(40):
+        city, hour, label = cities[k % 5], 5 + k % 4, labels[k // 8]
+        records.append(
+            {
+                "id": f"t{k}",
+                "user_request": f"find a train to {city} and book a seat",
+                "task_nodes": [{"task": "train_search"}, {"task": "train_book"}],
+                "task_links": [links[0]],
+                "task_steps": [f"Step 1 Call train_search to find a train to {city}", "Step 2 Call train_book to book a seat"],
+            }
+        )
+        records.append({"id": f"a{k}", "user_request": f"set an alarm for {hour} am and name it {label}", "task_nodes":
+                        [{"task": "alarm_set"}, {"task": "alarm_label"}], "task_links": [links[1]], "task_steps":
+                        [f"Step 1 Call alarm_set to set an alarm for {hour} am",
+                         f"Step 2 Call alarm_label to name the alarm {label}"]})  # fmt: skip
+    data = tmp_path / "plans.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    out = tmp_path / "run"
+    flags = ["--format", "taskbench", "--data", str(data), "--epochs", "10", "--out-dir", str(out), "--no-progress",
+             "--model-d-model", "32", "--model-grounding", "--model-encoder", "minilm", "--learning-rate", "3e-3",
+             "--model-slot-layers", "1", "--text-cache-dir", str(tmp_path / "cache"), "--model-coverage"]  # fmt: skip
+    trained = subprocess.run(
+        [sys.executable, "-m", "orchestai.phase1.train", *flags], capture_output=True, text=True, timeout=600
+    )
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    checkpoint = next(out.glob("phase1_best_model_*.pth"))
+    request = "find a train to Rome and book a seat, then set an alarm for 6 am"
+    planned = subprocess.run(
+        [sys.executable, "-m", "orchestai.plan", request, "--checkpoint", str(checkpoint)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    # every training plan has two steps of one domain: coverage adds what the planner left out of the three asked
+    # for, in the order of the clauses asking for them
+    types = [s["type"] for s in plan["subtasks"]]
+    assert {"train_search", "train_book", "alarm_set"} <= set(types) and plan["added_by_clause_coverage"]
+    assert types.index("train_search") < types.index("train_book") < types.index("alarm_set")
+    for subtask in plan["subtasks"]:  # links only where the graph has them: train -> train, alarm -> alarm
+        assert all(types[int(p[1:])].split("_")[0] == subtask["type"].split("_")[0] for p in subtask["depends_on"])

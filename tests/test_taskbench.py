@@ -73,10 +73,28 @@ def test_bad_records_name_file_record_and_field(tmp_path: Path, record: dict, fi
         load_taskbench(path)
 
 
+def test_steps_that_call_a_tool_of_the_plan_become_its_step_clauses(tmp_path: Path):
+    record = _record("r0", ["search", "book"], [("search", "book")], "find a train to Rome and book it")
+    record["task_steps"] = [
+        "Step 1 Call search to find a train to Rome.",
+        "Step 2 Save the booking number",  # no tool call
+        "Step 3 Call weather to check the weather",  # a tool outside this plan
+        "Step 4:  Call book to  book the earliest one",
+    ]
+    (example,) = load_taskbench(_write(tmp_path / "plans.jsonl", [record])).examples
+    assert example.step_clauses == ((0, "find a train to Rome"), (1, "book the earliest one"))
+    assert load_taskbench(_write(tmp_path / "plans.jsonl", _toy_records(3))).examples[0].step_clauses == ()
+    record["task_steps"] = "Step 1 Call search to find a train"
+    with pytest.raises(LogValidationError, match=r"plans.jsonl: record 0 .*task_steps: not a list of strings"):
+        load_taskbench(_write(tmp_path / "plans.jsonl", [record]))
+
+
 def test_shared_ultratool_and_tmdb_counts():
     ultratool = load_taskbench(shared_data_or_skip("ultratool", "data.json"))
     assert len(ultratool.examples) == 3027 and len(ultratool.type_names) == 260
     assert all(2 <= len(e.types) <= 5 for e in ultratool.examples)
+    # 7,662 of UltraTool's 7,683 steps call a tool of their plan
+    assert sum(len(e.step_clauses) for e in ultratool.examples) == 7662
     tmdb = load_taskbench(shared_data_or_skip("tmdb", "data.json"))
     assert len(tmdb.examples) == 100 and len(tmdb.type_names) == 46
 

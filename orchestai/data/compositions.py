@@ -9,6 +9,13 @@ when a request adds an intent. A composition joins request ``a`` and request ``b
 ``b``'s part stands apart, as a second intent does), so the number of steps follows the
 number of things asked. They are synthetic examples, drawn with a seed from the training
 split only, and named ``composed-<a>+<b>``.
+
+A second intent is often one short clause ("..., then set an alarm for 6 am"), unlike a
+whole request. Where a data set describes each step of its plans (UltraTool's
+``task_steps``: "Step 2 Call clock_alarm_set to set a new alarm for 7 am"), a *step
+composition* joins a training request and one such clause of another training record
+("<a>, then set a new alarm for 7 am", or the clause first), the plan ``a``'s with that
+step added (named ``composed-<a>+<b>.step<k>``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import numpy as np
 from orchestai.data.examples import PlanExample
 
 CONNECTIVES = (", and then ", ", then ", ". After that, ", ". Then ", " and also ")
+STEP_CONNECTIVES = (", then ", ", and then ", " and ", ", and ", ". Then ", ". Also ")
 COMPOSE_LINKS = ("graph", "any")  # Phase1Config.compose_links: which pairs of requests compose
 MAX_COMPOSED_STEPS = 6
 
@@ -91,3 +99,51 @@ def composed_examples(
         composed.append(compose(a, b, connective, linked))
         parts.append((i, j))
     return composed, parts
+
+
+def step_example(source: PlanExample, k: int) -> PlanExample:
+    """A one-step request made of ``source``'s k-th step clause (its tool, no links)."""
+    tool, clause = source.step_clauses[k]
+    return PlanExample(f"{source.id}.step{k}", clause[:1].upper() + clause[1:], (tool,), ((),), (-1,), (0,), (0,))
+
+
+def step_compositions(
+    examples: Sequence[PlanExample],
+    fraction: float,
+    seed: int,
+    allowed: set[tuple[int, int]] | None = None,
+    max_steps: int = MAX_COMPOSED_STEPS,
+) -> tuple[list[PlanExample], list[int]]:
+    """Up to ``round(fraction * len(examples))`` step compositions, and the position of each one's request.
+
+    Each joins an example ``a`` and one step clause of another example (drawn with
+    ``seed``; at most 50 draws per composition asked for), the clause after ``a`` or
+    before it (even odds). A draw is kept when the clause's tool is not in ``a``'s plan
+    and the plan stays within ``max_steps``. The step is linked to ``a``'s adjacent end
+    step where there is no graph of ``allowed`` (parent type, child type) links or the
+    graph has that link; otherwise it stands apart, as a second intent does.
+    """
+    wanted = int(round(fraction * len(examples)))
+    described = [(j, k) for j, e in enumerate(examples) for k in range(len(e.step_clauses))]
+    if wanted == 0 or len(examples) < 2 or not described:
+        return [], []
+    rng = np.random.default_rng(seed)
+    composed: list[PlanExample] = []
+    requests: list[int] = []
+    for _ in range(50 * wanted):
+        if len(composed) == wanted:
+            break
+        i = int(rng.integers(len(examples)))
+        j, k = described[int(rng.integers(len(described)))]
+        connective = STEP_CONNECTIVES[int(rng.integers(len(STEP_CONNECTIVES)))]
+        before = bool(rng.integers(2))
+        a = examples[i]
+        tool = examples[j].step_clauses[k][0]
+        if i == j or not a.types or tool in a.types or a.n_subtasks + 1 > max_steps:
+            continue
+        step = step_example(examples[j], k)
+        first, second = (step, a) if before else (a, step)
+        linked = allowed is None or (first.types[-1], second.types[0]) in allowed
+        composed.append(compose(first, second, connective, linked))
+        requests.append(i)
+    return composed, requests

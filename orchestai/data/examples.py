@@ -29,6 +29,10 @@ class PlanExample:
     input_tokens: tuple[int, ...]
     output_tokens: tuple[int, ...]
     input_quality: tuple[float, ...] = ()  # per subtask; empty means 1.0 everywhere
+    # (type, clause) of each step the data set describes ("Step 2 Call clock_alarm_set to
+    # set a new alarm for 7 am": clock_alarm_set, "set a new alarm for 7 am"); material for
+    # synthetic compositions only, never an input of the planner
+    step_clauses: tuple[tuple[int, str], ...] = ()
 
     @property
     def n_subtasks(self) -> int:
@@ -61,6 +65,12 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], li
     order = np.random.default_rng(seed).permutation(n)
     n_val = int(round(n * val_fraction))
     return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
+
+
+def early_stopping_split(train_index: Sequence[int], fraction: float, split_seed: int) -> tuple[list[int], list[int]]:
+    """The part of a training split that trains and the part Phase 1 stops early on (``early_stop_fraction``)."""
+    kept, stop = split_indices(len(train_index), fraction, split_seed + 1)
+    return [train_index[i] for i in kept], [train_index[i] for i in stop]
 
 
 SPLITS = ("by_template", "random")  # Phase1Config.split

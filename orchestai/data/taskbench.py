@@ -1,14 +1,19 @@
 """Importer of TaskBench-format plan files (``task_nodes`` / ``task_links``), e.g. UltraTool, RestBench.
 
 A file is JSON Lines (or a JSON list) of records ``{"id", "user_request",
-"task_nodes": [{"task": name}], "task_links": [{"source": name, "target": name}]}``.
+"task_nodes": [{"task": name}], "task_links": [{"source": name, "target": name}]}``,
+optionally with ``"task_steps": ["Step 1 Call name to <what it does>", ...]``.
 Links name tools, not positions; when a tool occurs twice in a plan, a link is mapped
 to the nearest pair of occurrences in plan order (source before target) not used yet.
+A step that names a tool of its plan becomes one of the example's ``step_clauses``
+(other steps, "Step 3 Save the booking number", say, describe no tool call and are left
+out of them).
 Every problem raises :class:`LogValidationError` naming the file, record and field.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +22,9 @@ from orchestai.files import InputFileError, parse_json, read_text
 from orchestai.logs.io import iter_raw_records
 from orchestai.logs.schema import LogValidationError
 from orchestai.world.workflow import topological_order
+
+# "Step 2 Call clock_alarm_set to set a new alarm for 7 am" (UltraTool's task_steps)
+STEP_PATTERN = re.compile(r"^Step\s*\d+\s*[:.]?\s*Call\s+(\S+?)\s+to\s+(\S.*)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,9 @@ def _parse(record: object, i: int, path: str, index: dict[str, int], max_subtask
     except ValueError:
         raise fail("task_links", "cyclic dependencies") from None
     new = {old: k for k, old in enumerate(order)}
+    steps = record.get("task_steps", [])
+    if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
+        raise fail("task_steps", "not a list of strings")
     return PlanExample(
         id=str(record_id),
         instruction=request.strip(),
@@ -164,4 +175,15 @@ def _parse(record: object, i: int, path: str, index: dict[str, int], max_subtask
         models=tuple(-1 for _ in order),
         input_tokens=tuple(0 for _ in order),
         output_tokens=tuple(0 for _ in order),
+        step_clauses=_step_clauses(steps, set(names), index),
     )
+
+
+def _step_clauses(steps: list[str], tools: set[str], index: dict[str, int]) -> tuple[tuple[int, str], ...]:
+    """(tool, clause) of each step that calls a tool of its plan, the clause's end punctuation dropped."""
+    clauses = []
+    for step in steps:
+        match = STEP_PATTERN.match(" ".join(step.split()))
+        if match and match.group(1) in tools:
+            clauses.append((index[match.group(1)], match.group(2).rstrip(" .!;,")))
+    return tuple(clauses)

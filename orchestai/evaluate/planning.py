@@ -23,7 +23,7 @@ from typing import Any
 
 from orchestai.cli import run_cli
 from orchestai.configuration import from_mapping
-from orchestai.data.compositions import composed_examples
+from orchestai.data.compositions import composed_examples, step_compositions
 from orchestai.data.examples import PlanExample, describe_split, held_out_types, split_examples
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
 from orchestai.files import write_json_atomic
@@ -52,6 +52,7 @@ COLUMNS = (
 
 STEP_GROUPS = (("1 step", 1, 1), ("2 steps", 2, 2), ("3 steps", 3, 3), ("4 steps", 4, 4), ("5+ steps", 5, 10**9))
 COMPOSED_GROUP = "composed: two held-out requests (synthetic)"
+COMPOSED_STEP_GROUP = "composed: a held-out request and a step of another (synthetic)"
 COMPOSED_FRACTION = 0.5  # compositions of held-out requests scored, per held-out record
 
 
@@ -64,7 +65,8 @@ def compare_planners(
     Keyed by group, then planner: ``all`` records, by number of gold steps (``2 steps`` ..
     ``5+ steps``, where any), and, when the run held task types out of training
     (``held_out_type_fraction``), ``unseen types``: the records that use one; without
-    execution logs, :data:`COMPOSED_GROUP`. The neighbours search the same training
+    execution logs, :data:`COMPOSED_GROUP` and, where the data describes its steps,
+    :data:`COMPOSED_STEP_GROUP`. The neighbours search the same training
     records the planner learned from.
     """
     model, stored = load_planner(checkpoint)
@@ -95,15 +97,22 @@ def compare_planners(
         log(f"gold links inside the catalogue's graph: {inside} of {len(links)} ({inside / max(len(links), 1):.2%})")
     groups = record_groups(val, unseen)
     held_out = len(val)
-    if loaded.logs is None:  # the synthetic compositions Phase 1 can train on (compose_fraction)
-        composed, _ = composed_examples(val, COMPOSED_FRACTION, config.split_seed, allowed or None, "any")
-        groups[COMPOSED_GROUP] = list(range(len(val), len(val) + len(composed)))
-        val = val + composed
-        gold += [Plan(e.types, e.parents, e.models) for e in composed]
-        instructions += [e.instruction for e in composed]
+    if loaded.logs is None:  # the synthetic compositions Phase 1 can train on (compose_fraction, compose_step_fraction)
+        composed = {
+            COMPOSED_GROUP: composed_examples(val, COMPOSED_FRACTION, config.split_seed, allowed or None, "any")[0],
+            COMPOSED_STEP_GROUP: step_compositions(val, COMPOSED_FRACTION, config.split_seed, allowed or None)[0],
+        }
+        for group, examples in composed.items():
+            if examples:
+                groups[group] = list(range(len(val), len(val) + len(examples)))
+                val = val + examples
+                gold += [Plan(e.types, e.parents, e.models) for e in examples]
+                instructions += [e.instruction for e in examples]
     builder = builder_for_checkpoint(model, stored, config.text_cache_dir or data_dir() / "cache")
     plans = {
-        "planner": predict_plans(model, tensorize(val, loaded.vocabulary, builder), config.edge_threshold),
+        "planner": builder.covered(
+            predict_plans(model, tensorize(val, loaded.vocabulary, builder), config.edge_threshold), instructions
+        ),
         "neighbour (bag of words)": NearestNeighbourPlanner(train).plan(instructions),
     }
     if embeddings == "yes" or (embeddings == "auto" and embeddings_available()):

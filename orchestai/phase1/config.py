@@ -36,6 +36,9 @@ class Phase1Config:
     # which pairs compose: "graph", those whose joining link the catalogue's graph allows;
     # "any", every pair, its second part standing apart where the graph has no link
     compose_links: str = field(default="graph", metadata={"choices": COMPOSE_LINKS})
+    # share of synthetic step compositions: a training request and one step clause of
+    # another record's task_steps, the step standing apart where the graph has no link
+    compose_step_fraction: float = 0.0
     text_cache_dir: str | None = None
     split_seed: int = 0
     seed: int = 0
@@ -69,6 +72,7 @@ class Phase1Config:
         require(0.0 <= self.held_out_type_fraction < 1.0, "held_out_type_fraction", "must be within [0, 1)")
         require(0.0 <= self.early_stop_fraction < 1.0, "early_stop_fraction", "must be within [0, 1)")
         require(0.0 <= self.compose_fraction <= 4.0, "compose_fraction", "must be within [0, 4]")
+        require(0.0 <= self.compose_step_fraction <= 4.0, "compose_step_fraction", "must be within [0, 4]")
         require(self.epochs >= 1, "epochs", "must be >= 1")
         require(self.batch_size >= 1, "batch_size", "must be >= 1")
         require(self.learning_rate > 0, "learning_rate", "must be > 0")

@@ -35,8 +35,14 @@ from tqdm import tqdm
 
 from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
 from orchestai.configuration import ConfigError, to_mapping
-from orchestai.data.compositions import composed_examples
-from orchestai.data.examples import PlanExample, describe_split, held_out_types, plan_split_indices, split_indices
+from orchestai.data.compositions import composed_examples, step_compositions
+from orchestai.data.examples import (
+    PlanExample,
+    describe_split,
+    early_stopping_split,
+    held_out_types,
+    plan_split_indices,
+)
 from orchestai.files import write_json_atomic, write_text_atomic
 from orchestai.paths import data_dir
 from orchestai.phase1.config import BEST_MODEL_NAME, LAST_MODEL_NAME, METRICS_STEM, Phase1Config
@@ -164,8 +170,7 @@ class Phase1Trainer:
             if config.early_stop_fraction:
                 # early stopping (and the per-epoch metrics) on a part of the training split:
                 # the held-out split stays unseen until python -m orchestai.evaluate.planning
-                kept, stop = split_indices(len(train_index), config.early_stop_fraction, config.split_seed + 1)
-                train_index, val_index = [train_index[i] for i in kept], [train_index[i] for i in stop]
+                train_index, val_index = early_stopping_split(train_index, config.early_stop_fraction, config.split_seed)
                 self.log(f"early stopping on {len(val_index)} records of the training split; the held-out split is not read")
             train, val = [data.examples[i] for i in train_index], [data.examples[i] for i in val_index]
             train_decisions, val_decisions = replayed_decisions(data, train_index), replayed_decisions(data, val_index)
@@ -193,6 +198,8 @@ class Phase1Trainer:
             if train_decisions is not None:
                 train_decisions = train_decisions.of_logs(keep)
         composed, composed_from = self._compositions(data, train)
+        stepped, stepped_from = self._step_compositions(data, train)
+        composed, first_parts = composed + stepped, [first for first, _ in composed_from] + stepped_from
         state: dict[str, Any] = {"history": [], "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
         start_epoch = 1
         generator = torch.Generator().manual_seed(config.seed)
@@ -233,6 +240,12 @@ class Phase1Trainer:
             started = time.perf_counter()
             if config.model.retrieval_k:
                 builder.build_memory(train)
+            if config.model.coverage:
+                if not any(e.step_clauses for e in train):
+                    raise ConfigError(
+                        "command line", "model.coverage", f"{data.source} describes no step (task_steps naming a tool)"
+                    )
+                builder.build_coverage(train)
             if config.model.grounding and config.model.encoder == "minilm" and resume is None:
                 model.set_catalogue(builder.catalogue_vectors())
             if config.model.finetune_layers and resume is None:
@@ -241,8 +254,7 @@ class Phase1Trainer:
                 f"text inputs ({config.model.encoder} encoder, retrieval k={config.model.retrieval_k}) ready in {time.perf_counter() - started:.1f}s"
             )
         self.builder = builder
-        # a composition's retrieval prior never sees its first part (as a record never sees itself)
-        first_parts = [first for first, _ in composed_from]
+        # a composition's retrieval prior never sees its first request (as a record never sees itself)
         train_tensors = tensorize(
             train + composed, data.vocabulary, builder, memory_index=list(range(len(train))) + first_parts
         )
@@ -315,10 +327,7 @@ class Phase1Trainer:
         config = self.config
         if not config.compose_fraction:
             return [], []
-        if data.logs is not None:
-            raise ConfigError(
-                "command line", "compose_fraction", "composes plans without execution logs only (--format taskbench)"
-            )
+        _refuse_logs(data, "compose_fraction")
         allowed = data.vocabulary.allowed_links() or None
         composed, parts = composed_examples(train, config.compose_fraction, config.seed, allowed, config.compose_links)
         wanted = round(config.compose_fraction * len(train))
@@ -328,6 +337,25 @@ class Phase1Trainer:
             f"{linked} with the graph's link from the first part to the second) added to the {len(train)} training plans"
         )
         return composed, parts
+
+    def _step_compositions(self, data: PlannerData, train: list[PlanExample]) -> tuple[list[PlanExample], list[int]]:
+        """The synthetic step compositions that ``compose_step_fraction`` asks for, and their requests' positions."""
+        config = self.config
+        if not config.compose_step_fraction:
+            return [], []
+        _refuse_logs(data, "compose_step_fraction")
+        if not any(e.step_clauses for e in train):
+            raise ConfigError(
+                "command line", "compose_step_fraction", f"{data.source} describes no step (task_steps naming a tool)"
+            )
+        allowed = data.vocabulary.allowed_links() or None
+        composed, requests = step_compositions(train, config.compose_step_fraction, config.seed, allowed)
+        linked = sum(all(parents for parents in e.parents[1:]) for e in composed)
+        self.log(
+            f"{len(composed)} synthetic step compositions (a training request and a step of another; of "
+            f"{round(config.compose_step_fraction * len(train))} asked for; {linked} with the step linked) added"
+        )
+        return composed, requests
 
     def _train_epoch(
         self,
@@ -379,6 +407,8 @@ class Phase1Trainer:
         extra = {"phase1_config": to_mapping(self.config), "training_state": state, "baseline": self.baseline, "rng": rng}
         if self.builder.memory is not None:
             extra["retrieval"] = self.builder.memory.state()
+        if self.builder.coverage is not None:
+            extra["coverage"] = self.builder.coverage.state()
         return extra
 
     def _write_metrics(self, state: dict[str, Any]) -> None:
@@ -392,3 +422,9 @@ class Phase1Trainer:
             writer.writeheader()
             writer.writerows(history)
             write_text_atomic(self.metrics_stem.with_suffix(".csv"), table.getvalue())
+
+
+def _refuse_logs(data: PlannerData, key: str) -> None:
+    """Compositions need plans without execution logs (a composed plan has no recorded calls)."""
+    if data.logs is not None:
+        raise ConfigError("command line", key, "composes plans without execution logs only (--format taskbench)")

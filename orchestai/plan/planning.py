@@ -53,7 +53,8 @@ class InstructionPlanner:
         model.eval()
         with torch.no_grad():
             encoding, type_logits, edge_logits = model.plan_heads(batch.tokens, batch.inputs)
-        plan = decode_plans(model, encoding.summary, type_logits, edge_logits, self.edge_threshold)[0]
+        decoded = decode_plans(model, encoding.summary, type_logits, edge_logits, self.edge_threshold)
+        plan = self.builder.covered(decoded, [instruction])[0]
         subtasks = []
         total = 0.0
         for i, (t, parents) in enumerate(zip(plan.types, plan.parents, strict=True)):
@@ -74,7 +75,12 @@ class InstructionPlanner:
         result: dict[str, Any] = {"instruction": instruction, "subtasks": subtasks, "checkpoint": self.source}
         if world is not None and vocabulary.n_models:
             result["expected_cost_usd"] = total
-        result["familiarity"] = familiarity(model, type_logits, len(plan.types), self.builder, batch.inputs, instruction)
+        if self.builder.coverage is not None:  # steps the planner missed and a clause of their own names
+            added = set(plan.types) - set(decoded[0].types)
+            result["added_by_clause_coverage"] = [s["id"] for s, t in zip(subtasks, plan.types, strict=True) if t in added]
+        # the planner's own confidence: in the length it decoded, before coverage
+        n_decoded = len(decoded[0].types)
+        result["familiarity"] = familiarity(model, type_logits, n_decoded, self.builder, batch.inputs, instruction)
         return result
 
 

@@ -40,6 +40,32 @@ def decode_dag(edge_probabilities: np.ndarray, n: int, threshold: float = 0.5) -
     return [tuple(sorted(p)) for p in parents]
 
 
+def feed_where_allowed(
+    parents: list[tuple[int, ...]], edge_probabilities: np.ndarray, allowed: np.ndarray
+) -> list[tuple[int, ...]]:
+    """``parents`` with each parentless node j after the first given its most likely parent i < j that ``allowed[i, j]`` permits.
+
+    ``allowed`` is ``(n, n)`` bool over the plan's nodes (the catalogue's graph on their
+    types); a node no earlier node may feed keeps no parent, and an edge that would close
+    a cycle is never added.
+    """
+    n = len(parents)
+    children: list[set[int]] = [set() for _ in range(n)]
+    for child, ps in enumerate(parents):
+        for parent in ps:
+            children[parent].add(child)
+    fed = [set(ps) for ps in parents]
+    for j in range(1, n):
+        if fed[j]:
+            continue
+        candidates = [i for i in range(j) if allowed[i, j] and not _reaches(children, j, i)]
+        if candidates:
+            best = max(candidates, key=lambda i: (edge_probabilities[i, j], i))
+            fed[j].add(best)
+            children[best].add(j)
+    return [tuple(sorted(p)) for p in fed]
+
+
 def _reaches(children: list[set[int]], start: int, goal: int) -> bool:
     stack, seen = [start], {start}
     while stack:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from orchestai.planner.dag import decode_dag
+from orchestai.planner.dag import decode_dag, feed_where_allowed
 from orchestai.planner.metrics import Plan
 from orchestai.planner.model import PlannerModel
 from orchestai.planner.tensors import PlanTensors
@@ -62,11 +62,14 @@ def decode_plans(
             types = tuple(int(t) for t in type_ids[k, : int(ends[0]) if len(ends) else vocabulary.max_subtasks])
         n = len(types)
         probabilities = edge_probabilities[k]
-        if allowed_np is not None:  # edges the catalogue's graph allows (others times the penalty)
+        inside = allowed_np[np.ix_(types, types)] if allowed_np is not None else None
+        if inside is not None:  # edges the catalogue's graph allows (others times the penalty)
             probabilities = probabilities.copy()
-            inside = allowed_np[np.ix_(types, types)]
             probabilities[:n, :n] *= np.where(inside, 1.0, penalty)
-        decoded.append((types, tuple(decode_dag(probabilities, n, edge_threshold))))
+        parents = decode_dag(probabilities, n, edge_threshold)
+        if inside is not None and vocabulary.fed_where_allowed:
+            parents = feed_where_allowed(parents, probabilities, inside)
+        decoded.append((types, tuple(parents)))
     if vocabulary.n_models:
         return _choose_models(model, summary, decoded)
     return [Plan(types, parents, tuple(-1 for _ in types)) for types, parents in decoded]

@@ -46,6 +46,12 @@ class PlannerConfig:
     # decoding with a catalogue graph: the factor on the probability of a type no earlier
     # step may feed and of an edge outside the graph (0: allowed ones only)
     graph_penalty: float = 0.0
+    # minilm, data with step descriptions: add the steps a clause of their own names and the
+    # plan lacks (orchestai.planner.coverage), with these thresholds
+    coverage: bool = False
+    coverage_similarity: float = 0.8  # cosine to the nearest training step clause
+    coverage_share: float = 0.5  # share of its nearest step clauses' votes for one tool
+    coverage_description_similarity: float = 0.7  # else: cosine to a catalogue description
 
     def validate(self) -> None:
         """Check value ranges (raises ``ValueError("field: problem")``)."""
@@ -65,6 +71,9 @@ class PlannerConfig:
         )
         require(0 <= self.retrieval_k <= 64, "retrieval_k", "must be within [0, 64] (0: no retrieval prior)")
         require(0.0 <= self.graph_penalty <= 1.0, "graph_penalty", "must be within [0, 1] (0: allowed edges only)")
+        require(not self.coverage or self.encoder == "minilm", "coverage", "needs encoder: minilm")
+        for name in ("coverage_similarity", "coverage_share", "coverage_description_similarity"):
+            require(0.0 <= getattr(self, name) <= 1.0, name, "must be within [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,9 @@ class PlannerVocabulary:
     repeat_types: bool = True  # whether a plan may use a type twice (False where training plans almost never do)
     # with a graph: whether a step after the first may have no parent (False where training plans almost never do)
     unfed_steps: bool = False
+    # with a graph: whether decoding feeds every later step that the graph lets an earlier
+    # step feed (True where training plans almost always are)
+    fed_where_allowed: bool = False
 
     @property
     def n_types(self) -> int:

@@ -10,6 +10,9 @@
   each slot; the planner adds the votes to its type logits with a learned weight per
   slot, so it can copy the neighbour where the neighbour is right and overrule it where
   its own reading of the request disagrees. In training a request never sees itself.
+* **Clause coverage** (``coverage``): the training records' step clauses and the
+  catalogue's descriptions, embedded, add the steps a clause of their own names and the
+  decoded plan lacks (:mod:`orchestai.planner.coverage`).
 * **Familiarity**: the similarity to the nearest training request, against the spread of
   the training requests' own nearest-neighbour similarities, says when a request looks
   unlike anything the planner was trained on.
@@ -28,6 +31,8 @@ import torch
 from orchestai.data.examples import PlanExample
 from orchestai.envs.embeddings import MINILM_DIM, MINILM_LAYERS, TokenStateCache, TokenStates, clause_indices
 from orchestai.envs.tokenizer import HashTokenizer
+from orchestai.planner.coverage import ClauseCoverage, request_clauses
+from orchestai.planner.metrics import Plan
 from orchestai.planner.model import PlanInputs, PlannerConfig, PlannerVocabulary
 from orchestai.planner.nearest_neighbour import unit_rows
 
@@ -124,6 +129,7 @@ class PlannerInputsBuilder:
         vocabulary: PlannerVocabulary,
         cache_dir: str | Path | None = None,
         memory: RetrievalMemory | None = None,
+        coverage: ClauseCoverage | None = None,
     ) -> None:
         self.config = config
         self.vocabulary = vocabulary
@@ -133,6 +139,7 @@ class PlannerInputsBuilder:
             TokenStateCache(cache_dir, layer=MINILM_LAYERS - config.finetune_layers) if config.finetune_layers else None
         )
         self.memory = memory
+        self.coverage = coverage
 
     @property
     def needed(self) -> bool:
@@ -161,6 +168,32 @@ class PlannerInputsBuilder:
         """The retrieval memory of the training examples (set as this builder's memory)."""
         self.memory = RetrievalMemory.build(self.request_vectors([e.instruction for e in examples]), examples)
         return self.memory
+
+    def build_coverage(self, examples: Sequence[PlanExample]) -> ClauseCoverage:
+        """The clause coverage of the training examples' step clauses and the catalogue (set as this builder's)."""
+        descriptions = [
+            (self.vocabulary.descriptions[t] if t < len(self.vocabulary.descriptions) else "")
+            or self.vocabulary.type_names[t].replace("_", " ")
+            for t in range(self.vocabulary.n_types)
+        ]
+        self.coverage = ClauseCoverage.build(
+            examples, lambda texts: self.request_vectors(texts), self.request_vectors(descriptions), self.config
+        )
+        return self.coverage
+
+    def covered(self, plans: Sequence[Plan], texts: Sequence[str]) -> list[Plan]:
+        """``plans`` of ``texts`` with the steps their clauses name and they lack, where this planner has coverage."""
+        if self.coverage is None:
+            return list(plans)
+        allowed = self.vocabulary.allowed_links() or None
+        clauses = [request_clauses(text) for text in texts]
+        read = [c for cs in clauses if len(cs) > 1 for c in cs]  # one clause: the request the planner read
+        vectors = iter(self.request_vectors(read) if read else np.zeros((0, MINILM_DIM), np.float32))
+        covered = []
+        for plan, cs in zip(plans, clauses, strict=True):
+            own = np.stack([next(vectors) for _ in cs]) if len(cs) > 1 else np.zeros((len(cs), MINILM_DIM))
+            covered.append(self.coverage.cover(plan, own, allowed, self.vocabulary.max_subtasks))
+        return covered
 
     def inputs(self, texts: Sequence[str], memory_index: Sequence[int] | None = None) -> PlanInputs:
         """The inputs of ``texts``; ``memory_index`` gives each text's own row in the memory (training: left out)."""
@@ -194,7 +227,9 @@ class PlannerInputsBuilder:
 def builder_for_checkpoint(
     model: Any, checkpoint: dict[str, Any], cache_dir: str | Path | None = None
 ) -> PlannerInputsBuilder:
-    """The inputs builder of a trained planner: its configuration and the retrieval memory its checkpoint stored."""
-    stored = checkpoint.get("extra", {}).get("retrieval")
-    memory = RetrievalMemory.from_state(stored) if stored is not None else None
-    return PlannerInputsBuilder(model.config, model.vocabulary, cache_dir, memory)
+    """The inputs builder of a trained planner: its configuration, and the retrieval memory and coverage its checkpoint stored."""
+    extra = checkpoint.get("extra", {})
+    memory = RetrievalMemory.from_state(extra["retrieval"]) if extra.get("retrieval") is not None else None
+    stored = extra.get("coverage")
+    coverage = ClauseCoverage.from_state(stored, model.config) if stored is not None and model.config.coverage else None
+    return PlannerInputsBuilder(model.config, model.vocabulary, cache_dir, memory, coverage)

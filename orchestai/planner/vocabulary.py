@@ -56,17 +56,20 @@ def vocabulary_for_catalogue(
 
 
 # decoding keeps a rule of the training plans (no type twice; every step after the first
-# fed by an earlier one) unless at least this share of them breaks it
+# fed by an earlier one; every step the graph lets an earlier one feed, fed) unless at
+# least this share of them breaks it
 RULE_SHARE = 0.05
 
 
 def with_plan_rules(vocabulary: PlannerVocabulary, train: Sequence[PlanExample]) -> PlannerVocabulary:
-    """The vocabulary with what the training plans say about repeats (``repeat_types``) and unfed steps (``unfed_steps``)."""
+    """The vocabulary with what the training plans say about repeats (``repeat_types``) and unfed steps (``unfed_steps``, ``fed_where_allowed``)."""
     least = RULE_SHARE * len(train)
+    allowed = vocabulary.allowed_links()
     return dataclasses.replace(
         vocabulary,
         repeat_types=bool(train) and repeating_plans(train) >= least,
         unfed_steps=bool(train) and plans_with_unfed_steps(train) >= least,
+        fed_where_allowed=bool(train) and bool(allowed) and plans_unfed_where_allowed(train, allowed) < least,
     )
 
 
@@ -78,3 +81,11 @@ def repeating_plans(plans: Sequence[PlanExample]) -> int:
 def plans_with_unfed_steps(plans: Sequence[PlanExample]) -> int:
     """How many plans have a step after the first that no step feeds (a second intent, say)."""
     return sum(any(not parents for parents in e.parents[1:]) for e in plans)
+
+
+def plans_unfed_where_allowed(plans: Sequence[PlanExample], allowed: set[tuple[int, int]]) -> int:
+    """How many plans have a step with no parent although the graph lets an earlier step feed it."""
+    return sum(
+        any(not e.parents[j] and any((e.types[i], e.types[j]) in allowed for i in range(j)) for j in range(1, e.n_subtasks))
+        for e in plans
+    )
