@@ -72,9 +72,13 @@ def main() -> None:
         print(f"\n{group} ({len(examples)}): without coverage " + " ".join(f"{metrics[c]:.3f}" for c in COLUMNS))
         print(f"  similarity share description | {' '.join(COLUMNS)}")
         for similarity, share, description in itertools.product(SIMILARITIES, SHARES, DESCRIPTION_SIMILARITIES):
-            builder.coverage = dataclasses.replace(
-                built, similarity=similarity, share=share, description_similarity=description
+            thresholds = dataclasses.replace(
+                model.config,
+                coverage_similarity=similarity,
+                coverage_share=share,
+                coverage_description_similarity=description,
             )
+            builder.coverage = dataclasses.replace(built, config=thresholds)
             metrics = plan_metrics(builder.covered(planned, texts), gold, names)
             print(f"  {similarity:10.2f} {share:5.2f} {description:11.2f} | " + " ".join(f"{metrics[c]:.3f}" for c in COLUMNS))
 

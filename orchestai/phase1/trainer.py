@@ -231,6 +231,11 @@ class Phase1Trainer:
                 self.log(
                     f"{plans_with_unfed_steps(plans)} of {len(plans)} training plans have a later step no other feeds: decoding "
                     + ("lets a step stand apart" if model.vocabulary.unfed_steps else "feeds every step after the first")
+                    + (
+                        " (and every step the graph lets an earlier one feed)"
+                        if model.vocabulary.unfed_steps and model.vocabulary.fed_where_allowed
+                        else ""
+                    )
                 )
             optimizer = make_optimizer(model, config)
         if config.model.grounding and resume is None:
@@ -241,10 +246,7 @@ class Phase1Trainer:
             if config.model.retrieval_k:
                 builder.build_memory(train)
             if config.model.coverage:
-                if not any(e.step_clauses for e in train):
-                    raise ConfigError(
-                        "command line", "model.coverage", f"{data.source} describes no step (task_steps naming a tool)"
-                    )
+                _require_step_clauses(data, train, "model.coverage")
                 builder.build_coverage(train)
             if config.model.grounding and config.model.encoder == "minilm" and resume is None:
                 model.set_catalogue(builder.catalogue_vectors())
@@ -344,10 +346,7 @@ class Phase1Trainer:
         if not config.compose_step_fraction:
             return [], []
         _refuse_logs(data, "compose_step_fraction")
-        if not any(e.step_clauses for e in train):
-            raise ConfigError(
-                "command line", "compose_step_fraction", f"{data.source} describes no step (task_steps naming a tool)"
-            )
+        _require_step_clauses(data, train, "compose_step_fraction")
         allowed = data.vocabulary.allowed_links() or None
         composed, requests = step_compositions(train, config.compose_step_fraction, config.seed, allowed)
         linked = sum(all(parents for parents in e.parents[1:]) for e in composed)
@@ -428,3 +427,9 @@ def _refuse_logs(data: PlannerData, key: str) -> None:
     """Compositions need plans without execution logs (a composed plan has no recorded calls)."""
     if data.logs is not None:
         raise ConfigError("command line", key, "composes plans without execution logs only (--format taskbench)")
+
+
+def _require_step_clauses(data: PlannerData, train: list[PlanExample], key: str) -> None:
+    """Step compositions and clause coverage need training records whose task_steps name their tools."""
+    if not any(e.step_clauses for e in train):
+        raise ConfigError("command line", key, f"{data.source} describes no step (task_steps naming a tool)")

@@ -10,12 +10,14 @@ clearly names a tool (its nearest step clause at least ``coverage_similarity`` a
 k nearest voting mostly for one tool, or a description at least
 ``coverage_description_similarity`` and clearly ahead of the next) adds that tool when
 the plan lacks it and none of the clause's nearest step clauses names a tool the plan
-already has (the clause then describes a step the plan covers). The step goes after the
-last step that answers an earlier clause (a step no clause names answers the clause of
-the step before it) (first, when only later clauses name steps; last,
-when no clause does); it is fed by the step before it where the catalogue's graph allows
-that link (or no graph is given), else it stands apart, as a second intent does, and it
-feeds the step after it where that step has no parent and the graph allows the link.
+already has (the clause then describes a step the plan covers).
+
+The step goes after the last step that answers an earlier clause, where a step no clause
+names answers the clause of the step before it; it goes first when only later clauses
+name steps, last when no clause does. It is fed by the step before it where the
+catalogue's graph allows that link (or no graph is given), else it stands apart, as a
+second intent does, and it feeds the step after it where that step has no parent and
+the graph allows the link.
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ import numpy as np
 import torch
 
 from orchestai.data.examples import PlanExample
+from orchestai.envs.embeddings import CLAUSE_END_TOKENS
 from orchestai.planner.metrics import Plan
 from orchestai.planner.model import PlannerConfig
 from orchestai.planner.nearest_neighbour import unit_rows
 
 COVERAGE_NEIGHBOURS = 8  # step clauses that vote for a clause's tool
 DESCRIPTION_MARGIN = 0.05  # a description must be this much closer than the next one
-# a clause ends at . , ; ! ? or the words "and" / "then"; leading fillers are dropped
-CLAUSE_SPLIT = re.compile(r"[.,;!?]|\b(?:and|then)\b", re.IGNORECASE)
+# a clause ends where the planner's clause segments end (envs.embeddings.CLAUSE_END_TOKENS:
+# . ? ! ; , and the words "and" / "then"); leading fillers are dropped
+CLAUSE_SPLIT = re.compile(
+    "|".join(rf"\b{re.escape(t)}\b" if t.isalpha() else re.escape(t) for t in CLAUSE_END_TOKENS), re.IGNORECASE
+)
 CLAUSE_FILLERS = re.compile(r"^(?:\s|also\b|then\b|and\b|after that\b|please\b|finally\b|next\b)+", re.IGNORECASE)
 MIN_CLAUSE_WORDS = 2
 
@@ -49,14 +55,12 @@ def request_clauses(text: str) -> list[str]:
 
 @dataclass
 class ClauseCoverage:
-    """The training records' step clauses and the catalogue's descriptions, embedded, with the thresholds that add a step."""
+    """The training records' step clauses and the catalogue's descriptions, embedded; ``config`` holds the thresholds that add a step."""
 
     step_vectors: np.ndarray  # (n, D) unit rows
     step_types: np.ndarray  # (n,) the tool of each step clause
     description_vectors: np.ndarray  # (T, D) unit rows, one per catalogue entry
-    similarity: float
-    share: float
-    description_similarity: float
+    config: PlannerConfig
 
     @classmethod
     def build(
@@ -73,15 +77,14 @@ class ClauseCoverage:
             unit_rows(np.asarray(vectors, dtype=np.float32)),
             np.asarray([tool for tool, _ in described], dtype=np.int64),
             unit_rows(np.asarray(description_vectors, dtype=np.float32)),
-            config.coverage_similarity,
-            config.coverage_share,
-            config.coverage_description_similarity,
+            config,
         )
 
     def clause_tools(self, clause_vectors: np.ndarray) -> list[tuple[int | None, set[int]]]:
         """For each clause: the tool it clearly names (``None``: none) and the tools of its nearest step clauses."""
         if not len(self.step_types):
             return [(None, set()) for _ in clause_vectors]
+        config = self.config
         queries = unit_rows(np.asarray(clause_vectors, dtype=np.float32))
         step_sims = queries @ self.step_vectors.T
         description_sims = queries @ self.description_vectors.T
@@ -94,12 +97,12 @@ class ClauseCoverage:
                 votes[int(self.step_types[i])] = votes.get(int(self.step_types[i]), 0.0) + float(sims[i])
             tool = max(votes, key=lambda t: votes[t])
             neighbours = {int(self.step_types[i]) for i in top}
-            if sims[top[0]] >= self.similarity and votes[tool] >= self.share * sum(votes.values()):
+            if sims[top[0]] >= config.coverage_similarity and votes[tool] >= config.coverage_share * sum(votes.values()):
                 named.append((tool, neighbours))
                 continue
             order = np.argsort(-descriptions)
             ahead = len(order) < 2 or descriptions[order[0]] - descriptions[order[1]] >= DESCRIPTION_MARGIN
-            if descriptions[order[0]] >= self.description_similarity and ahead:
+            if descriptions[order[0]] >= config.coverage_description_similarity and ahead:
                 named.append((int(order[0]), neighbours))
             else:
                 named.append((None, neighbours))
@@ -149,7 +152,5 @@ class ClauseCoverage:
             state["step_vectors"].float().numpy(),
             state["step_types"].numpy().astype(np.int64),
             state["description_vectors"].float().numpy(),
-            config.coverage_similarity,
-            config.coverage_share,
-            config.coverage_description_similarity,
+            config,
         )

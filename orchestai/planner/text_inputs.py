@@ -171,6 +171,8 @@ class PlannerInputsBuilder:
 
     def build_coverage(self, examples: Sequence[PlanExample]) -> ClauseCoverage:
         """The clause coverage of the training examples' step clauses and the catalogue (set as this builder's)."""
+        # the bare descriptions, not catalogue_text's "name: description": the thresholds
+        # were chosen on these (a name prefix moves every cosine)
         descriptions = [
             (self.vocabulary.descriptions[t] if t < len(self.vocabulary.descriptions) else "")
             or self.vocabulary.type_names[t].replace("_", " ")
