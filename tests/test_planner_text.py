@@ -16,7 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestai.data.examples import PlanExample, held_out_types
-from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, TokenStateCache, embeddings_available
+from orchestai.envs.embeddings import (
+    EMBEDDINGS_EXTRA_HINT,
+    TokenStateCache,
+    bfloat16_is_fast,
+    embeddings_available,
+    resolve_precision,
+)
 from orchestai.planner.inference import beam_types, decode_plans
 from orchestai.planner.metrics import Plan, is_dag
 from orchestai.planner.model import PlannerConfig, PlannerModel
@@ -56,6 +62,26 @@ def test_the_token_state_cache_hits_misses_and_rebuilds_a_corrupted_file(tmp_pat
     assert "unreadable text-encoder cache" in err and str(cache.path) in err and len(err.strip().splitlines()) == 1
     assert cache.path.with_suffix(".corrupt").exists()
     assert TokenStateCache(tmp_path).states(["set an alarm"]) and not list(tmp_path.glob(".*.tmp.npz"))
+
+
+@needs_minilm
+def test_bfloat16_token_states_agree_with_float32_and_are_cached_apart(tmp_path: Path):
+    texts = ["Book a flight to Rome, then add it to my calendar.", "set an alarm for 6 am"]
+    exact = TokenStateCache(tmp_path).states(texts)
+    fast = TokenStateCache(tmp_path, precision="bfloat16")
+    assert fast.path is not None and fast.path.name == "tokens-all-MiniLM-L6-v2-bfloat16.npz"
+    rounded = fast.states(texts)
+    assert fast.encoded == 2  # not read from the float32 file
+    for a, b in zip(exact, rounded, strict=True):
+        assert a.states.shape == b.states.shape and b.states.dtype == np.float16
+        np.testing.assert_array_equal(a.sentence, b.sentence)
+        assert float(a.pooled @ b.pooled) > 0.999
+        assert not np.array_equal(a.states, b.states)  # computed in bfloat16 indeed
+    assert TokenStateCache(tmp_path).states(texts)[0].states.tobytes() == exact[0].states.tobytes()
+    assert resolve_precision("float32") == "float32"
+    assert resolve_precision("auto") == ("bfloat16" if bfloat16_is_fast() else "float32")
+    with pytest.raises(ValueError, match="encoder precision must be auto or one of float32, bfloat16"):
+        TokenStateCache(tmp_path, precision="float16")
 
 
 def test_the_retrieval_prior_is_the_similarity_weighted_vote_of_the_nearest_plans_and_never_sees_itself():
@@ -230,7 +256,8 @@ def test_grounding_picks_a_described_catalogue_entry_never_seen_in_training(tmp_
     assert trained.returncode == 0, trained.stderr[-2000:]
     checkpoint = next(out.glob("phase1_best_model_*.pth"))
     planned = subprocess.run(
-        [sys.executable, "-m", "orchestai.plan", "please handle my alarm and then my weather", "--checkpoint", str(checkpoint)],
+        [sys.executable, "-m", "orchestai.plan", "please handle my alarm and then my weather", "--checkpoint", str(checkpoint),
+         "--encoder-precision", "float32"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert planned.returncode == 0, planned.stderr
@@ -239,7 +266,8 @@ def test_grounding_picks_a_described_catalogue_entry_never_seen_in_training(tmp_
     assert plan["subtasks"][1]["depends_on"] == ["s0"]
     assert set(plan["familiarity"]) >= {"step_count_probability", "unfamiliar"}
     second = subprocess.run(
-        [sys.executable, "-m", "orchestai.plan", "please handle my hotel and then my alarm", "--checkpoint", str(checkpoint)],
+        [sys.executable, "-m", "orchestai.plan", "please handle my hotel and then my alarm", "--checkpoint", str(checkpoint),
+         "--encoder-precision", "bfloat16"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert [s["type"] for s in json.loads(second.stdout)["subtasks"]] == ["hotel_tool", "alarm_tool"]

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from orchestai.data.examples import PlanExample
+from orchestai.envs.embeddings import resolve_precision
 from orchestai.planner.checkpoint import load_planner
 from orchestai.planner.inference import decode_plans
 from orchestai.planner.model import PlannerModel
@@ -23,10 +24,18 @@ class InstructionPlanner:
     :class:`~orchestai.world.world.World`, by default the bundled one if its names
     match the checkpoint) is known, each subtask gets its expected cost. A planner
     trained with a retrieval memory also says how familiar a request looks
-    (:func:`familiarity`).
+    (:func:`familiarity`). ``encoder_precision`` is what the pretrained text encoder
+    computes in: ``auto`` (bfloat16 where the CPU multiplies it in hardware, else
+    float32), ``float32`` or ``bfloat16``.
     """
 
-    def __init__(self, checkpoint: str | Path | PlannerModel, world: Any = None, edge_threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        checkpoint: str | Path | PlannerModel,
+        world: Any = None,
+        edge_threshold: float = 0.5,
+        encoder_precision: str = "auto",
+    ) -> None:
         stored: dict[str, Any] = {}
         if isinstance(checkpoint, PlannerModel):
             self.model, self.source = checkpoint, "<model>"
@@ -43,7 +52,8 @@ class InstructionPlanner:
         self.world = world
         self.edge_threshold = edge_threshold
         # free text is encoded in memory only: one request must not rewrite a data set's cache
-        self.builder = builder_for_checkpoint(self.model, stored, cache_dir=None)
+        self.encoder_precision = resolve_precision(encoder_precision)
+        self.builder = builder_for_checkpoint(self.model, stored, cache_dir=None, precision=self.encoder_precision)
 
     def plan(self, instruction: str) -> dict[str, Any]:
         """Plan ``instruction``: a dict with the execution-log schema's field names."""
@@ -111,10 +121,14 @@ def familiarity(
 
 
 def plan_instruction(
-    instruction: str, checkpoint: str | Path | PlannerModel, world: Any = None, edge_threshold: float = 0.5
+    instruction: str,
+    checkpoint: str | Path | PlannerModel,
+    world: Any = None,
+    edge_threshold: float = 0.5,
+    encoder_precision: str = "auto",
 ) -> dict[str, Any]:
     """Plan one instruction (see :class:`InstructionPlanner`)."""
-    return InstructionPlanner(checkpoint, world, edge_threshold).plan(instruction)
+    return InstructionPlanner(checkpoint, world, edge_threshold, encoder_precision).plan(instruction)
 
 
 def plan_to_dot(plan: dict[str, Any]) -> str:

@@ -130,13 +130,17 @@ class PlannerInputsBuilder:
         cache_dir: str | Path | None = None,
         memory: RetrievalMemory | None = None,
         coverage: ClauseCoverage | None = None,
+        precision: str = "float32",
     ) -> None:
         self.config = config
         self.vocabulary = vocabulary
-        self.cache = TokenStateCache(cache_dir) if config.encoder == "minilm" else None
+        # precision: what the pretrained encoder computes in (envs.embeddings.ENCODER_PRECISIONS)
+        self.cache = TokenStateCache(cache_dir, precision=precision) if config.encoder == "minilm" else None
         # with fine-tuned top layers, the planner reads the states of the layer below them
         self.lower_cache = (
-            TokenStateCache(cache_dir, layer=MINILM_LAYERS - config.finetune_layers) if config.finetune_layers else None
+            TokenStateCache(cache_dir, layer=MINILM_LAYERS - config.finetune_layers, precision=precision)
+            if config.finetune_layers
+            else None
         )
         self.memory = memory
         self.coverage = coverage
@@ -227,11 +231,15 @@ class PlannerInputsBuilder:
 
 
 def builder_for_checkpoint(
-    model: Any, checkpoint: dict[str, Any], cache_dir: str | Path | None = None
+    model: Any, checkpoint: dict[str, Any], cache_dir: str | Path | None = None, precision: str = "float32"
 ) -> PlannerInputsBuilder:
-    """The inputs builder of a trained planner: its configuration, and the retrieval memory and coverage its checkpoint stored."""
+    """The inputs builder of a trained planner: its configuration, and the retrieval memory and coverage its checkpoint stored.
+
+    ``precision`` is what the pretrained encoder computes in (float32 by default: what
+    training cached; ``orchestai.plan`` uses bfloat16 where the CPU is fast in it).
+    """
     extra = checkpoint.get("extra", {})
     memory = RetrievalMemory.from_state(extra["retrieval"]) if extra.get("retrieval") is not None else None
     stored = extra.get("coverage")
     coverage = ClauseCoverage.from_state(stored, model.config) if stored is not None and model.config.coverage else None
-    return PlannerInputsBuilder(model.config, model.vocabulary, cache_dir, memory, coverage)
+    return PlannerInputsBuilder(model.config, model.vocabulary, cache_dir, memory, coverage, precision)
