@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -53,20 +54,43 @@ def as_plan(planned: dict, type_names: list[str]) -> Plan:
     return Plan(types, tuple(tuple(ids[p] for p in s["depends_on"]) for s in planned["subtasks"]))
 
 
-def timed_plans(
-    checkpoint: Path, texts: list[str], precision: str
-) -> tuple[InstructionPlanner, float, np.ndarray, list[dict]]:
-    """A planner loaded with ``precision``, its start-up seconds, the milliseconds per request and the plans."""
+class Timing(NamedTuple):
+    """One precision's run: the loaded planner, its start-up seconds, milliseconds per request and plans."""
+
+    planner: InstructionPlanner
+    startup: float
+    ms: np.ndarray
+    plans: list[Plan]
+
+
+def timed_plans(checkpoint: Path, texts: list[str], precision: str) -> Timing:
+    """Load the planner with ``precision`` and plan ``texts`` one at a time."""
     started = time.perf_counter()
     planner = InstructionPlanner(checkpoint, encoder_precision=precision)
     planner.plan("warm up the text encoder")
     startup = time.perf_counter() - started
+    names = list(planner.model.vocabulary.type_names)
     seconds, plans = [], []
     for text in texts:
         begun = time.perf_counter()
-        plans.append(planner.plan(text))
+        planned = planner.plan(text)
         seconds.append(time.perf_counter() - begun)
-    return planner, startup, np.array(seconds) * 1000, plans
+        plans.append(as_plan(planned, names))
+    return Timing(planner, startup, np.array(seconds) * 1000, plans)
+
+
+def report(label: str, timing: Timing, gold: list[Plan]) -> None:
+    """Print one precision's start-up, milliseconds per request and, with ``gold`` plans, its scores."""
+    ms = timing.ms
+    print(f"{label}: start-up {timing.startup:.1f} s; {len(ms)} requests, one at a time:")
+    print(f"  median {np.median(ms):.1f} ms, 95th percentile {np.percentile(ms, 95):.1f} ms per request (target <= 50 ms)")
+    if gold:
+        names = list(timing.planner.model.vocabulary.type_names)
+        scores = plan_metrics(timing.plans, gold, names)
+        print(
+            f"  held-out records: node F1 {scores['node_f1_record']:.3f}, link F1 {scores['edge_f1_record']:.3f}, "
+            f"exact plans {scores['exact_plan']:.3f}"
+        )
 
 
 def main() -> None:
@@ -78,41 +102,19 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     records = held_out_requests(args.checkpoint, args.requests)
     texts = [r.instruction if isinstance(r, PlanExample) else r for r in records]
-    precisions = ["float32", "bfloat16"]
-    medians: dict[str, float] = {}
-    outputs: dict[str, list[dict]] = {}
-    for precision in list(precisions):
-        planner, startup, ms, plans = timed_plans(args.checkpoint, texts, precision)
-        if precision == "float32" and planner.model.config.encoder != "minilm":
-            precisions = ["float32"]  # no pretrained encoder: nothing computes in bfloat16
-        elif precision == "float32" and not bfloat16_is_fast():
-            print("this CPU has no bfloat16 arithmetic in hardware: orchestai.plan encodes in float32")
-            precisions = ["float32"]
-        medians[precision], outputs[precision] = float(np.median(ms)), plans
-        used = " (what orchestai.plan uses here)" if precision == precisions[-1] else ""
-        loaded = "checkpoint and text encoder" if precision == "float32" else "checkpoint; the text encoder was loaded above"
-        print(f"{precision}{used}: start-up {startup:.1f} s ({loaded}); {len(texts)} requests, one at a time:")
-        print(f"  median {np.median(ms):.1f} ms, 95th percentile {np.percentile(ms, 95):.1f} ms per request (target <= 50 ms)")
-        if records and isinstance(records[0], PlanExample):
-            names = list(planner.model.vocabulary.type_names)
-            gold = [Plan(r.types, r.parents) for r in records if isinstance(r, PlanExample)]
-            scores = plan_metrics([as_plan(p, names) for p in plans], gold, names)
-            print(
-                f"  held-out records: node F1 {scores['node_f1_record']:.3f}, link F1 {scores['edge_f1_record']:.3f}, "
-                f"exact plans {scores['exact_plan']:.3f}"
-            )
-        if len(precisions) == 1:
-            break
-    if len(precisions) == 2:
-        same = sum(
-            [s["type"] for s in a["subtasks"]] == [s["type"] for s in b["subtasks"]]
-            and [s["depends_on"] for s in a["subtasks"]] == [s["depends_on"] for s in b["subtasks"]]
-            for a, b in zip(outputs["float32"], outputs["bfloat16"], strict=True)
-        )
-        print(
-            f"bfloat16 / float32 median: {medians['bfloat16'] / medians['float32']:.2f}; "
-            f"the same plan for {same} of {len(texts)} requests"
-        )
+    gold = [Plan(r.types, r.parents) for r in records if isinstance(r, PlanExample)]
+    exact = timed_plans(args.checkpoint, texts, "float32")
+    minilm = exact.planner.model.config.encoder == "minilm"
+    fast = minilm and bfloat16_is_fast()
+    if minilm and not fast:
+        print("this CPU has no bfloat16 arithmetic in hardware: orchestai.plan encodes in float32")
+    report("float32 (checkpoint and text encoder loaded)" + ("" if fast else ", what orchestai.plan uses here"), exact, gold)
+    if fast:
+        rounded = timed_plans(args.checkpoint, texts, "bfloat16")
+        report("bfloat16 (what orchestai.plan uses here; the text encoder was already loaded)", rounded, gold)
+        same = sum(a == b for a, b in zip(exact.plans, rounded.plans, strict=True))
+        ratio = np.median(rounded.ms) / np.median(exact.ms)
+        print(f"bfloat16 / float32 median: {ratio:.2f}; the same plan for {same} of {len(texts)} requests")
     size = args.checkpoint.stat().st_size / 1e6
     print(f"checkpoint {size:.1f} MB (target < 50 MB; the frozen encoder's weights are not in it)")
 

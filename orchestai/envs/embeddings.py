@@ -42,8 +42,8 @@ MINILM_LAYERS = 6  # transformer layers of all-MiniLM-L6-v2
 SENTENCE_END_TOKENS = (".", "?", "!", ";")  # word pieces that end a sentence (for the planner's sentence index)
 CLAUSE_END_TOKENS = (*SENTENCE_END_TOKENS, ",", "and", "then")  # ... and a clause (PlannerConfig.segments: clauses)
 # what MiniLM computes in: float32 (data sets' caches, so a run's cached states never depend
-# on the CPU), or bfloat16 (free text, where the CPU multiplies it in hardware: about twice
-# as fast, and the states agree to a cosine of 0.9999, measured by benchmarks/plan_speed.py)
+# on the CPU), or bfloat16 (free text, where the CPU multiplies it in hardware; what that
+# saves per request, and which plans it changes, benchmarks/plan_speed.py measures)
 ENCODER_PRECISIONS = ("float32", "bfloat16")
 
 

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=("auto", *ENCODER_PRECISIONS),
         default="auto",
         help="what the pretrained text encoder computes in; auto: bfloat16 where the CPU multiplies it in hardware "
-        "(about twice as fast), else float32 (default auto)",
+        "(faster: benchmarks/plan_speed.py measures by how much), else float32 (default auto)",
     )
     args = parser.parse_args(argv)
 
