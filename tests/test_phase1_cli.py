@@ -206,3 +206,27 @@ def test_early_stopping_on_part_of_the_training_split_leaves_the_held_out_split_
     assert any(f"early stopping on {stopping} records of the training split" in line for line in lines)
     read = {i for batch in seen for i in batch}
     assert read == set(ids) - held_out  # the training split (training + early-stopping records), nothing held out
+
+
+def test_moving_average_of_the_weights_is_validated_kept_and_resumed(tmp_path: Path, small_log_file: Path):
+    config = _config(tmp_path, small_log_file, epochs=1, ema_decay=0.9)
+    assert phase1.Phase1Trainer(config, log=lambda *_: None).run() == 0
+    best = torch.load(tmp_path / "phase1_best_model_40.pth", weights_only=True)
+    last = torch.load(tmp_path / "phase1_last_model_40.pth", weights_only=True)
+    averaged = last["extra"]["averaged_state_dict"]
+    steps = int(averaged["n_averaged"])
+    assert steps >= 2  # one update per batch
+    assert "averaged_state_dict" not in best["extra"]  # the best checkpoint holds one set of weights
+    name = "slot_queries"
+    # the best model (epoch 1, the only one) is the average; the last checkpoint keeps the trained weights too
+    assert torch.equal(best["model_state_dict"][name], averaged[f"module.{name}"])
+    assert not torch.equal(last["model_state_dict"][name], averaged[f"module.{name}"])
+    resumed = _config(tmp_path, small_log_file, epochs=2, ema_decay=0.9, resume=str(tmp_path / "phase1_last_model_40.pth"))
+    assert phase1.Phase1Trainer(resumed, log=lambda *_: None).run() == 0
+    again = torch.load(tmp_path / "phase1_last_model_40.pth", weights_only=True)["extra"]["averaged_state_dict"]
+    assert int(again["n_averaged"]) == 2 * steps  # the average went on where the first run left it
+
+
+def test_moving_average_decay_must_be_below_one(tmp_path: Path, small_log_file: Path):
+    with pytest.raises(ConfigError, match="ema_decay"):
+        _config(tmp_path, small_log_file, ema_decay=1.0)

@@ -524,3 +524,17 @@ def test_plan_adds_the_step_a_clause_of_its_own_asks_for_through_clause_coverage
     assert types.index("train_search") < types.index("train_book") < types.index("alarm_set")
     for subtask in plan["subtasks"]:  # links only where the graph has them: train -> train, alarm -> alarm
         assert all(types[int(p[1:])].split("_")[0] == subtask["type"].split("_")[0] for p in subtask["depends_on"])
+
+
+def test_the_unfamiliar_warning_names_only_the_conditions_that_held():
+    from orchestai.plan.planning import unfamiliar_reasons
+
+    unlikely_count = {"step_count_probability": 0.42, "nearest_training_similarity": 0.76, "training_low_similarity": 0.54}
+    (reason,) = unfamiliar_reasons(unlikely_count)
+    assert reason.startswith("step-count probability 0.42") and "similarity" not in reason
+    far = {"step_count_probability": 0.95, "nearest_training_similarity": 0.49, "training_low_similarity": 0.54}
+    assert unfamiliar_reasons(far) == [
+        "similarity 0.49 to the nearest one, below the 1st percentile 0.54 of training requests"
+    ]
+    assert len(unfamiliar_reasons(far | {"step_count_probability": 0.1})) == 2
+    assert unfamiliar_reasons({"step_count_probability": 0.9}) == []  # no retrieval memory, a likely count

@@ -47,6 +47,9 @@ class Phase1Config:
     learning_rate: float = 1e-3
     finetune_learning_rate: float = 3e-5
     weight_decay: float = 0.0
+    # validate and keep an exponential moving average of the weights, updated after each
+    # batch with this decay (0: the trained weights themselves)
+    ema_decay: float = 0.0
     grad_clip: float = 1.0
     patience: int = 10
     edge_threshold: float = 0.5
@@ -78,6 +81,7 @@ class Phase1Config:
         require(self.learning_rate > 0, "learning_rate", "must be > 0")
         require(self.finetune_learning_rate > 0, "finetune_learning_rate", "must be > 0")
         require(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        require(0.0 <= self.ema_decay < 1.0, "ema_decay", "must be within [0, 1) (0: no moving average)")
         require(self.grad_clip > 0, "grad_clip", "must be > 0")
         require(self.patience >= 1, "patience", "must be >= 1")
         require(0.0 < self.edge_threshold < 1.0, "edge_threshold", "must be within (0, 1)")

@@ -26,11 +26,12 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from stable_baselines3.common.utils import set_random_seed
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
@@ -122,6 +123,7 @@ class Phase1Trainer:
         self.out_dir = Path(config.out_dir)
         self.saved_epoch: int | None = None  # the epoch whose state phase1_last_model_N.pth holds
         self.saved_best_epoch: int | None = None  # and phase1_best_model_N.pth
+        self.averaged: AveragedModel | None = None  # the moving average of the weights (ema_decay > 0)
 
     def run(self) -> int:
         """Train, validate, checkpoint and report."""
@@ -277,12 +279,15 @@ class Phase1Trainer:
         self.log(f"nearest-neighbour baseline (validation): {format_metrics(baseline)}")
         self.baseline = baseline
         self.generator = generator
+        self.averaged = self._moving_average(model, resume)
+        # what is validated and kept as the best model: the moving average where configured
+        evaluated = cast(PlannerModel, self.averaged.module) if self.averaged is not None else model
         epoch = start_epoch - 1
         try:
             for epoch in range(start_epoch, config.epochs + 1):
                 started = time.perf_counter()
                 train_loss = self._train_epoch(model, optimizer, train_tensors, train_decisions, epoch, generator)
-                losses, metrics = validate(model, val_tensors, gold_val, config, config.edge_threshold, val_decisions)
+                losses, metrics = validate(evaluated, val_tensors, gold_val, config, config.edge_threshold, val_decisions)
                 seconds = time.perf_counter() - started
                 row = {
                     "epoch": epoch,
@@ -295,11 +300,11 @@ class Phase1Trainer:
                 improved = losses["total"] < state["best_val_loss"]
                 if improved:
                     state["best_val_loss"], state["best_epoch"], state["bad_epochs"] = losses["total"], epoch, 0
-                    save_checkpoint(self.best_path, model, optimizer, epoch, losses["total"], self._extra(state))
+                    save_checkpoint(self.best_path, evaluated, optimizer, epoch, losses["total"], self._extra(state))
                     self.saved_best_epoch = epoch
                 else:
                     state["bad_epochs"] += 1
-                save_checkpoint(self.last_path, model, optimizer, epoch, losses["total"], self._extra(state))
+                save_checkpoint(self.last_path, model, optimizer, epoch, losses["total"], self._extra(state, last=True))
                 self.saved_epoch = epoch
                 self._write_metrics(state)
                 self.log(
@@ -384,10 +389,28 @@ class Phase1Trainer:
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.grad_clip)
             optimizer.step()
+            if self.averaged is not None:
+                self.averaged.update_parameters(model)
             total += float(losses["total"].detach()) * len(indices)
             seen += len(indices)
             bar.set_postfix(loss=f"{total / seen:.4f}")
         return total / max(seen, 1)
+
+    def _moving_average(self, model: PlannerModel, resume: dict[str, Any] | None) -> AveragedModel | None:
+        """The exponential moving average of ``model``'s weights (``ema_decay`` > 0), where a resumed run left it."""
+        if not self.config.ema_decay:
+            return None
+        # buffers (catalogue, masks) are set before training and never change, so they are not averaged
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay))
+        averaged.eval()
+        if resume is not None:
+            stored = resume.get("extra", {}).get("averaged_state_dict")
+            if stored is None:
+                raise CheckpointError(
+                    f"{self.config.resume}: cannot resume from it (it holds no moving average of the weights, ema_decay)"
+                )
+            averaged.load_state_dict(stored)
+        return averaged
 
     def _saved(self, state: dict[str, Any], start_epoch: int) -> str:
         """Where the last good models are, for the message of an interrupted or failed run."""
@@ -401,9 +424,11 @@ class Phase1Trainer:
             f"the best (epoch {self.saved_best_epoch}) at {self.best_path}"
         )
 
-    def _extra(self, state: dict[str, Any]) -> dict[str, Any]:
+    def _extra(self, state: dict[str, Any], last: bool = False) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state(), "shuffle": self.generator.get_state()}
         extra = {"phase1_config": to_mapping(self.config), "training_state": state, "baseline": self.baseline, "rng": rng}
+        if last and self.averaged is not None:  # the last checkpoint continues the average on --resume
+            extra["averaged_state_dict"] = self.averaged.state_dict()
         if self.builder.memory is not None:
             extra["retrieval"] = self.builder.memory.state()
         if self.builder.coverage is not None:

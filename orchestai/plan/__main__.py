@@ -11,7 +11,7 @@ from orchestai.cli import run_cli
 from orchestai.configuration import ConfigError
 from orchestai.envs.embeddings import ENCODER_PRECISIONS
 from orchestai.files import write_text_atomic
-from orchestai.plan.planning import plan_instruction, plan_to_dot
+from orchestai.plan.planning import plan_instruction, plan_to_dot, unfamiliar_reasons
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,17 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(plan, indent=2))
         if plan["familiarity"]["unfamiliar"]:
-            known = plan["familiarity"]
+            reasons = "; ".join(unfamiliar_reasons(plan["familiarity"]))
             print(
-                "warning: this request looks unlike the planner's training requests "
-                f"(step-count probability {known['step_count_probability']:.2f}"
-                + (
-                    f", similarity {known['nearest_training_similarity']:.2f} to the nearest one, "
-                    f"below the 1st percentile {known['training_low_similarity']:.2f} of training requests"
-                    if "nearest_training_similarity" in known
-                    else ""
-                )
-                + "): check the plan",
+                f"warning: this request looks unlike the planner's training requests ({reasons}): check the plan",
                 file=sys.stderr,
             )
         if args.dot:

@@ -15,6 +15,8 @@ from orchestai.planner.model import PlannerModel
 from orchestai.planner.tensors import tensorize
 from orchestai.planner.text_inputs import builder_for_checkpoint
 
+LIKELY_STEP_COUNT = 0.5  # familiarity: a decoded step count less likely than this is unfamiliar
+
 
 class InstructionPlanner:
     """A loaded planner that turns instructions into plans (load once, plan many: what ``orchestai.plan`` runs).
@@ -109,7 +111,7 @@ def familiarity(
     p_none = type_logits[0].softmax(-1)[:, model.none_class]
     probability = float(torch.prod(1 - p_none[:n_steps]) * (p_none[n_steps] if n_steps < len(p_none) else 1.0))
     result: dict[str, Any] = {"step_count_probability": round(probability, 4)}
-    unfamiliar = probability < 0.5
+    unfamiliar = probability < LIKELY_STEP_COUNT
     memory = builder.memory
     if memory is not None:
         similarity = float(memory.nearest(builder.request_vectors([instruction]))[0])  # token states: cached in memory
@@ -118,6 +120,19 @@ def familiarity(
         unfamiliar = unfamiliar or similarity < memory.nearest_quantile
     result["unfamiliar"] = bool(unfamiliar)
     return result
+
+
+def unfamiliar_reasons(known: dict[str, Any]) -> list[str]:
+    """Why :func:`familiarity` called a request unfamiliar: one phrase per condition that held."""
+    reasons = []
+    if known["step_count_probability"] < LIKELY_STEP_COUNT:
+        reasons.append(f"step-count probability {known['step_count_probability']:.2f}, below {LIKELY_STEP_COUNT}")
+    if "nearest_training_similarity" in known and known["nearest_training_similarity"] < known["training_low_similarity"]:
+        reasons.append(
+            f"similarity {known['nearest_training_similarity']:.2f} to the nearest one, "
+            f"below the 1st percentile {known['training_low_similarity']:.2f} of training requests"
+        )
+    return reasons
 
 
 def plan_instruction(
