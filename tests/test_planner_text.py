@@ -285,6 +285,7 @@ def test_grounding_picks_a_described_catalogue_entry_never_seen_in_training(tmp_
     assert odd.returncode == 0, odd.stderr
     known = json.loads(odd.stdout)["familiarity"]
     assert known["unfamiliar"] and known["nearest_training_similarity"] < known["training_low_similarity"]
+    assert any(reason.startswith("similarity") for reason in known["reasons"])
     assert "looks unlike the planner's training requests" in odd.stderr
 
 
@@ -529,12 +530,10 @@ def test_plan_adds_the_step_a_clause_of_its_own_asks_for_through_clause_coverage
 def test_the_unfamiliar_warning_names_only_the_conditions_that_held():
     from orchestai.plan.planning import unfamiliar_reasons
 
-    unlikely_count = {"step_count_probability": 0.42, "nearest_training_similarity": 0.76, "training_low_similarity": 0.54}
-    (reason,) = unfamiliar_reasons(unlikely_count)
+    (reason,) = unfamiliar_reasons(0.42, similarity=0.76, low=0.54)  # an unlikely step count, a familiar text
     assert reason.startswith("step-count probability 0.42") and "similarity" not in reason
-    far = {"step_count_probability": 0.95, "nearest_training_similarity": 0.49, "training_low_similarity": 0.54}
-    assert unfamiliar_reasons(far) == [
-        "similarity 0.49 to the nearest one, below the 1st percentile 0.54 of training requests"
-    ]
-    assert len(unfamiliar_reasons(far | {"step_count_probability": 0.1})) == 2
-    assert unfamiliar_reasons({"step_count_probability": 0.9}) == []  # no retrieval memory, a likely count
+    far = unfamiliar_reasons(0.95, similarity=0.49, low=0.54)
+    assert far == ["similarity 0.49 to the nearest one, below the 1st percentile 0.54 of training requests"]
+    assert len(unfamiliar_reasons(0.1, similarity=0.49, low=0.54)) == 2
+    assert unfamiliar_reasons(0.9) == []  # no retrieval memory, a likely count
+    assert unfamiliar_reasons(0.49996) != []  # decided on the value itself, not on the 4 digits the JSON keeps

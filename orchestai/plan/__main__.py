@@ -11,7 +11,7 @@ from orchestai.cli import run_cli
 from orchestai.configuration import ConfigError
 from orchestai.envs.embeddings import ENCODER_PRECISIONS
 from orchestai.files import write_text_atomic
-from orchestai.plan.planning import plan_instruction, plan_to_dot, unfamiliar_reasons
+from orchestai.plan.planning import plan_instruction, plan_to_dot
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(plan, indent=2))
         if plan["familiarity"]["unfamiliar"]:
-            reasons = "; ".join(unfamiliar_reasons(plan["familiarity"]))
+            reasons = "; ".join(plan["familiarity"]["reasons"])
             print(
                 f"warning: this request looks unlike the planner's training requests ({reasons}): check the plan",
                 file=sys.stderr,

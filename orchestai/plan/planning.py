@@ -106,31 +106,37 @@ def familiarity(
     training request (with a retrieval memory), against ``training_low_similarity``, the
     1st percentile of the training requests' own nearest similarities. ``unfamiliar`` is
     true when the request is less similar than that to every training request, or the
-    step count is less likely than not.
+    step count is less likely than not; ``reasons`` says which (:func:`unfamiliar_reasons`).
     """
     p_none = type_logits[0].softmax(-1)[:, model.none_class]
     probability = float(torch.prod(1 - p_none[:n_steps]) * (p_none[n_steps] if n_steps < len(p_none) else 1.0))
     result: dict[str, Any] = {"step_count_probability": round(probability, 4)}
-    unfamiliar = probability < LIKELY_STEP_COUNT
+    similarity = low = None
     memory = builder.memory
     if memory is not None:
         similarity = float(memory.nearest(builder.request_vectors([instruction]))[0])  # token states: cached in memory
+        low = float(memory.nearest_quantile)
         result["nearest_training_similarity"] = round(similarity, 4)
-        result["training_low_similarity"] = round(memory.nearest_quantile, 4)
-        unfamiliar = unfamiliar or similarity < memory.nearest_quantile
-    result["unfamiliar"] = bool(unfamiliar)
+        result["training_low_similarity"] = round(low, 4)
+    reasons = unfamiliar_reasons(probability, similarity, low)
+    result["unfamiliar"] = bool(reasons)
+    result["reasons"] = reasons
     return result
 
 
-def unfamiliar_reasons(known: dict[str, Any]) -> list[str]:
-    """Why :func:`familiarity` called a request unfamiliar: one phrase per condition that held."""
+def unfamiliar_reasons(probability: float, similarity: float | None = None, low: float | None = None) -> list[str]:
+    """What makes a request unfamiliar (:func:`familiarity`), one phrase per condition that holds (none: familiar).
+
+    ``probability`` is the decoded step count's; ``similarity`` the cosine to the nearest
+    training request and ``low`` the 1st percentile of the training requests' own (both
+    ``None`` without a retrieval memory).
+    """
     reasons = []
-    if known["step_count_probability"] < LIKELY_STEP_COUNT:
-        reasons.append(f"step-count probability {known['step_count_probability']:.2f}, below {LIKELY_STEP_COUNT}")
-    if "nearest_training_similarity" in known and known["nearest_training_similarity"] < known["training_low_similarity"]:
+    if probability < LIKELY_STEP_COUNT:
+        reasons.append(f"step-count probability {probability:.2f}, below {LIKELY_STEP_COUNT}")
+    if similarity is not None and low is not None and similarity < low:
         reasons.append(
-            f"similarity {known['nearest_training_similarity']:.2f} to the nearest one, "
-            f"below the 1st percentile {known['training_low_similarity']:.2f} of training requests"
+            f"similarity {similarity:.2f} to the nearest one, below the 1st percentile {low:.2f} of training requests"
         )
     return reasons
 
