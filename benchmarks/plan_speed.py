@@ -7,10 +7,13 @@ else synthetic variations) and prints the start-up time, the median and
 95th-percentile milliseconds per request, and the checkpoint's size (a frozen
 encoder's weights are not in it: they come from the package).
 
-A ``minilm`` planner is timed with its text encoder computing in float32 and, where
-the CPU multiplies bfloat16 in hardware (what ``orchestai.plan`` then uses), in
-bfloat16, in the same run: the ratio of the two medians, how many plans are the same,
-and, on held-out TaskBench records, each precision's per-record node and link F1.
+A ``minilm`` planner with clause coverage encodes a request and its clauses at the same
+time, on two threads (what ``orchestai.plan`` does); the reference, timed in the same
+run, encodes them one after the other. Its text encoder computes in float32 and, where
+the CPU multiplies bfloat16 in hardware, also in bfloat16; the run prints the ratios of
+the medians, how many plans are the same, which precision ``orchestai.plan``'s
+``auto`` takes on this CPU and, on held-out TaskBench records, each run's per-record
+node and link F1.
 
     python benchmarks/plan_speed.py --checkpoint runs/ultratool/phase1_best_model_3027.pth
 """
@@ -26,7 +29,7 @@ import numpy as np
 import torch
 
 from orchestai.data.examples import PlanExample
-from orchestai.envs.embeddings import bfloat16_is_fast
+from orchestai.envs.embeddings import bfloat16_is_fast, fastest_precision
 from orchestai.plan.planning import InstructionPlanner
 from orchestai.planner.metrics import Plan, plan_metrics
 
@@ -63,10 +66,10 @@ class Timing(NamedTuple):
     plans: list[Plan]
 
 
-def timed_plans(checkpoint: Path, texts: list[str], precision: str) -> Timing:
+def timed_plans(checkpoint: Path, texts: list[str], precision: str, concurrent_clauses: bool = True) -> Timing:
     """Load the planner with ``precision`` and plan ``texts`` one at a time."""
     started = time.perf_counter()
-    planner = InstructionPlanner(checkpoint, encoder_precision=precision)
+    planner = InstructionPlanner(checkpoint, encoder_precision=precision, concurrent_clauses=concurrent_clauses)
     planner.plan("warm up the text encoder")
     startup = time.perf_counter() - started
     names = list(planner.model.vocabulary.type_names)
@@ -104,17 +107,25 @@ def main() -> None:
     texts = [r.instruction if isinstance(r, PlanExample) else r for r in records]
     gold = [Plan(r.types, r.parents) for r in records if isinstance(r, PlanExample)]
     exact = timed_plans(args.checkpoint, texts, "float32")
-    minilm = exact.planner.model.config.encoder == "minilm"
-    fast = minilm and bfloat16_is_fast()
-    if minilm and not fast:
-        print("this CPU has no bfloat16 arithmetic in hardware: orchestai.plan encodes in float32")
-    report("float32 (checkpoint and text encoder loaded)" + ("" if fast else ", what orchestai.plan uses here"), exact, gold)
-    if fast:
+    config = exact.planner.model.config
+    minilm = config.encoder == "minilm"
+    report("float32 (checkpoint and text encoder loaded)", exact, gold)
+    if minilm and config.coverage:
+        one_thread = timed_plans(args.checkpoint, texts, "float32", concurrent_clauses=False)
+        report("float32, clauses encoded after the request (reference)", one_thread, gold)
+        same = sum(a == b for a, b in zip(exact.plans, one_thread.plans, strict=True))
+        print(
+            f"request and clauses at the same time / one after the other: {np.median(exact.ms) / np.median(one_thread.ms):.2f}; "
+            f"the same plan for {same} of {len(texts)} requests"
+        )
+    if minilm and bfloat16_is_fast():
         rounded = timed_plans(args.checkpoint, texts, "bfloat16")
-        report("bfloat16 (what orchestai.plan uses here; the text encoder was already loaded)", rounded, gold)
+        report("bfloat16", rounded, gold)
         same = sum(a == b for a, b in zip(exact.plans, rounded.plans, strict=True))
         ratio = np.median(rounded.ms) / np.median(exact.ms)
         print(f"bfloat16 / float32 median: {ratio:.2f}; the same plan for {same} of {len(texts)} requests")
+    if minilm:
+        print(f"orchestai.plan --encoder-precision auto takes {fastest_precision()} on this CPU")
     size = args.checkpoint.stat().st_size / 1e6
     print(f"checkpoint {size:.1f} MB (target < 50 MB; the frozen encoder's weights are not in it)")
 

@@ -19,7 +19,6 @@ from orchestai.data.examples import PlanExample, held_out_types
 from orchestai.envs.embeddings import (
     EMBEDDINGS_EXTRA_HINT,
     TokenStateCache,
-    bfloat16_is_fast,
     embeddings_available,
     resolve_precision,
 )
@@ -79,9 +78,68 @@ def test_bfloat16_token_states_agree_with_float32_and_are_cached_apart(tmp_path:
         assert not np.array_equal(a.states, b.states)  # computed in bfloat16 indeed
     assert TokenStateCache(tmp_path).states(texts)[0].states.tobytes() == exact[0].states.tobytes()
     assert resolve_precision("float32") == "float32"
-    assert resolve_precision("auto") == ("bfloat16" if bfloat16_is_fast() else "float32")
+    assert resolve_precision("auto") in ("bfloat16", "float32")
     with pytest.raises(ValueError, match="encoder precision must be auto or one of float32, bfloat16"):
         TokenStateCache(tmp_path, precision="float16")
+
+
+def _fake_encoder(monkeypatch: pytest.MonkeyPatch, seconds: dict[str, float] | None = None) -> list[list[str]]:
+    """Replace MiniLM with a fake encoder (one zero state per word; ``seconds`` per call and precision); returns its calls."""
+    import time
+
+    from orchestai.envs import embeddings
+
+    calls: list[list[str]] = []
+
+    def encode(texts, batch_size, layer=None, precision="float32"):
+        calls.append(list(texts))
+        time.sleep((seconds or {}).get(precision, 0.0))
+        return [
+            embeddings.TokenStates(np.zeros((len(t.split()), 2), np.float16), np.zeros(len(t.split()), np.int16))
+            for t in texts
+        ]
+
+    monkeypatch.setattr(embeddings, "_encode_tokens", encode)
+    return calls
+
+
+@pytest.mark.parametrize(("bfloat16_seconds", "chosen"), [(0.001, "bfloat16"), (0.02, "float32"), (0.0095, "float32")])
+def test_auto_precision_takes_bfloat16_only_where_it_is_measured_clearly_faster(
+    monkeypatch: pytest.MonkeyPatch, bfloat16_seconds: float, chosen: str
+):
+    from orchestai.envs import embeddings
+
+    _fake_encoder(monkeypatch, {"float32": 0.01, "bfloat16": bfloat16_seconds})
+    embeddings.fastest_precision.cache_clear()
+    monkeypatch.setattr(embeddings, "bfloat16_is_fast", lambda: True)
+    try:
+        assert resolve_precision("auto") == chosen  # 0.0095 s: faster, but not by 10%
+        embeddings.fastest_precision.cache_clear()
+        monkeypatch.setattr(embeddings, "bfloat16_is_fast", lambda: False)
+        calls = _fake_encoder(monkeypatch)
+        assert resolve_precision("auto") == "float32" and calls == []  # no bfloat16 hardware: nothing to measure
+    finally:
+        embeddings.fastest_precision.cache_clear()
+
+
+def test_a_cache_without_a_folder_keeps_only_the_most_recent_texts_and_serves_threads(monkeypatch: pytest.MonkeyPatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orchestai.envs import embeddings
+
+    calls = _fake_encoder(monkeypatch)
+    monkeypatch.setattr(embeddings, "MEMORY_ONLY_TEXTS", 3)
+    cache = TokenStateCache(None)
+    assert [len(s.states) for s in cache.states(["one", "two words", "three more words"])] == [1, 2, 3]
+    cache.states(["four words at once"])  # the least recently used text is dropped
+    assert cache.states(["two words"]) and cache.encoded == 4  # still kept: a hit, now the most recently used
+    assert cache.states(["one"]) and cache.encoded == 5  # dropped: encoded again, dropping "three more words"
+    assert cache.states(["two words"]) and cache.encoded == 5
+    assert cache.states(["three more words"]) and cache.encoded == 6
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda k: cache.states([f"text {k}", "shared text"]), range(40)))
+    assert all(len(a.states) == 2 and len(b.states) == 2 for a, b in found)
+    assert len(cache._memory) <= 3 and sum(len(c) for c in calls) == cache.encoded
 
 
 def test_the_retrieval_prior_is_the_similarity_weighted_vote_of_the_nearest_plans_and_never_sees_itself():
@@ -537,3 +595,42 @@ def test_the_unfamiliar_warning_names_only_the_conditions_that_held():
     assert len(unfamiliar_reasons(0.1, similarity=0.49, low=0.54)) == 2
     assert unfamiliar_reasons(0.9) == []  # no retrieval memory, a likely count
     assert unfamiliar_reasons(0.49996) != []  # decided on the value itself, not on the 4 digits the JSON keeps
+
+
+@needs_minilm
+def test_a_request_and_its_clauses_are_encoded_at_the_same_time_into_the_same_plan(monkeypatch: pytest.MonkeyPatch):
+    import threading
+
+    from orchestai.envs import embeddings
+    from orchestai.plan.planning import InstructionPlanner
+    from orchestai.planner.coverage import ClauseCoverage
+
+    tools = ["train_search", "train_book", "alarm_set"]
+    vocabulary = vocabulary_for_catalogue(tools, "test", [t.replace("_", " ") for t in tools])
+    config = PlannerConfig(encoder="minilm", coverage=True, d_model=32)
+    torch.manual_seed(0)
+    model = PlannerModel(config, vocabulary)
+    steps = [
+        PlanExample(str(t), "", (t,), ((),), (-1,), (0,), (0,), step_clauses=((t, tools[t].replace("_", " ")),))
+        for t in range(3)
+    ]
+    planners = []
+    for concurrent in (True, False):
+        planner = InstructionPlanner(model, encoder_precision="float32", concurrent_clauses=concurrent)
+        builder = planner.builder
+        builder.coverage = ClauseCoverage.build(steps, builder.request_vectors, builder.request_vectors(tools), config)
+        planners.append(planner)
+    encode, threads = embeddings._encode_tokens, []
+
+    def spy(texts, *args, **kwargs):
+        threads.append((threading.current_thread() is threading.main_thread(), len(texts)))
+        return encode(texts, *args, **kwargs)
+
+    monkeypatch.setattr(embeddings, "_encode_tokens", spy)
+    request = "find a train to Rome, book a seat and then set an alarm for 6 am"
+    before = planners[0].builder.cache.encoded
+    at_once = planners[0].plan(request)
+    # the three clauses on the second thread, the request on this one; nothing encoded twice
+    assert sorted(threads) == [(False, 3), (True, 1)] and planners[0].builder.cache.encoded == before + 4
+    threads.clear()
+    assert planners[1].plan(request) == at_once and sorted(threads) == [(True, 1), (True, 3)]

@@ -12,6 +12,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ MINILM_LAYERS = 6  # transformer layers of all-MiniLM-L6-v2
 SENTENCE_END_TOKENS = (".", "?", "!", ";")  # word pieces that end a sentence (for the planner's sentence index)
 CLAUSE_END_TOKENS = (*SENTENCE_END_TOKENS, ",", "and", "then")  # ... and a clause (PlannerConfig.segments: clauses)
 # what MiniLM computes in: float32 (data sets' caches, so a run's cached states never depend
-# on the CPU), or bfloat16 (free text, where the CPU multiplies it in hardware; what that
-# saves per request, and which plans it changes, benchmarks/plan_speed.py measures)
+# on the CPU), or bfloat16 (free text, where it is measured faster: fastest_precision; what
+# that saves per request, and which plans it changes, benchmarks/plan_speed.py measures)
 ENCODER_PRECISIONS = ("float32", "bfloat16")
 
 
@@ -55,10 +56,44 @@ def bfloat16_is_fast() -> bool:
     return any(check is not None and bool(check()) for check in checks)
 
 
+# a request of typical length (about 40 word pieces), encoded to time each precision
+PRECISION_PROBE = (
+    "Look up flights from Berlin to Rome next Friday, book the cheapest one, "
+    "then add the flight to my calendar and remind me the evening before."
+)
+BFLOAT16_GAIN = 0.9  # auto takes bfloat16 only where it encodes the probe in under this share of float32's time
+
+
+@cache
+def fastest_precision() -> str:
+    """The precision MiniLM encodes a request fastest in on this CPU, measured once per process.
+
+    bfloat16 hardware alone does not make bfloat16 autocast faster: benchmarks/plan_speed.py
+    found it faster than float32 on an AMD EPYC and slower on an Intel Xeon, both with
+    AVX-512 BF16. So where :func:`bfloat16_is_fast`, the probe request is encoded a few
+    times in each precision (a fraction of a second) and bfloat16 is taken only if it is
+    clearly faster; elsewhere float32, without a measurement.
+    """
+    if not bfloat16_is_fast():
+        return "float32"
+    import time
+
+    def best_of(precision: str, repeats: int = 3) -> float:
+        seconds = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            _encode_tokens([PRECISION_PROBE], 1, precision=precision)
+            seconds.append(time.perf_counter() - started)
+        return min(seconds)
+
+    _encode_tokens([PRECISION_PROBE], 1)  # the first pass pays for warming up, in neither precision
+    return "bfloat16" if best_of("bfloat16") < BFLOAT16_GAIN * best_of("float32") else "float32"
+
+
 def resolve_precision(precision: str) -> str:
-    """``precision`` as one of :data:`ENCODER_PRECISIONS`; ``auto``: bfloat16 where :func:`bfloat16_is_fast`, else float32."""
+    """``precision`` as one of :data:`ENCODER_PRECISIONS`; ``auto``: the :func:`fastest_precision` on this CPU."""
     if precision == "auto":
-        return "bfloat16" if bfloat16_is_fast() else "float32"
+        return fastest_precision()
     if precision not in ENCODER_PRECISIONS:
         raise ValueError(f"encoder precision must be auto or one of {', '.join(ENCODER_PRECISIONS)}, got {precision!r}")
     return precision
@@ -106,6 +141,9 @@ def text_key(text: str, encoder: str = MINILM_ENCODER) -> str:
     return hashlib.sha256(f"{encoder}\x00{text}".encode()).hexdigest()[:24]
 
 
+MEMORY_ONLY_TEXTS = 4096  # texts a cache without a folder keeps (the least recently used are dropped)
+
+
 class TokenStateCache:
     """Token states per text, cached in one ``.npz`` file per encoder (and layer) under a folder.
 
@@ -116,8 +154,12 @@ class TokenStateCache:
 
     Lookups encode only the texts missing from the file and then rewrite it atomically
     (a temporary file, then a rename), so a killed run leaves the previous file whole.
+    Without a folder, the states live in memory only, for the :data:`MEMORY_ONLY_TEXTS`
+    most recently used texts, so a long-lived planner does not grow without bound.
     Loading reads arrays only (``allow_pickle=False``). A file that cannot be read is
-    reported in one line on stderr, set aside as ``*.corrupt`` and rebuilt.
+    reported in one line on stderr, set aside as ``*.corrupt`` and rebuilt. Lookups from
+    several threads are safe (each encodes its own misses; the cache is updated under a
+    lock), so a request and its clauses can be encoded at the same time.
     """
 
     def __init__(
@@ -133,6 +175,7 @@ class TokenStateCache:
         self.path = Path(folder) / f"tokens-{self.encoder}.npz" if folder is not None else None
         self._memory: dict[str, TokenStates] = {}
         self._loaded = False
+        self._lock = threading.Lock()
         self.encoded = 0  # texts encoded by this cache (misses), for tests and logs
 
     def _load(self) -> None:
@@ -157,16 +200,28 @@ class TokenStateCache:
 
     def states(self, texts: Sequence[str], batch_size: int = 64) -> list[TokenStates]:
         """The token states of every text, encoding (and caching) the ones not cached yet."""
-        if not self._loaded:
-            self._load()
         keys = [text_key(t, self.encoder) for t in texts]
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._memory))
+        with self._lock:
+            if not self._loaded:
+                self._load()
+            found = {k: self._memory[k] for k in keys if k in self._memory}
+            if self.path is None:  # most recently used last: the oldest are dropped first
+                for key in found:
+                    self._memory[key] = self._memory.pop(key)
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
         if missing:
-            for text, encoded in zip(missing, _encode_tokens(missing, batch_size, self.layer, self.precision), strict=True):
-                self._memory[text_key(text, self.encoder)] = encoded
-            self.encoded += len(missing)
-            self._save()
-        return [self._memory[k] for k in keys]
+            encoded = _encode_tokens(
+                missing, batch_size, self.layer, self.precision
+            )  # outside the lock: may run beside another
+            with self._lock:
+                for text, states in zip(missing, encoded, strict=True):
+                    found[text_key(text, self.encoder)] = self._memory[text_key(text, self.encoder)] = states
+                self.encoded += len(missing)
+                self._save()
+                if self.path is None:
+                    for key in list(self._memory)[: max(0, len(self._memory) - MEMORY_ONLY_TEXTS)]:
+                        del self._memory[key]
+        return [found[k] for k in keys]
 
     def _save(self) -> None:
         if self.path is None:

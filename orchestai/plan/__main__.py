@@ -30,14 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         "--threads",
         type=int,
         default=1,
-        help="torch threads; one request is fastest on one (2 threads: 61 ms against 29 ms per request, measured) (default 1)",
+        help="torch threads per encoder pass; one request is fastest on one, with its clauses encoded beside it on a "
+        "second thread (benchmarks/plan_speed.py --threads measures) (default 1)",
     )
     parser.add_argument(
         "--encoder-precision",
         choices=("auto", *ENCODER_PRECISIONS),
         default="auto",
-        help="what the pretrained text encoder computes in; auto: bfloat16 where the CPU multiplies it in hardware "
-        "(faster: benchmarks/plan_speed.py measures by how much), else float32 (default auto)",
+        help="what the pretrained text encoder computes in; auto: bfloat16 only where a probe request encodes clearly "
+        "faster in it on this CPU (measured at start-up), else float32 (default auto)",
     )
     args = parser.parse_args(argv)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from threadpoolctl import ThreadpoolController
 
 from orchestai.data.examples import PlanExample
 from orchestai.envs.embeddings import resolve_precision
@@ -27,8 +28,10 @@ class InstructionPlanner:
     match the checkpoint) is known, each subtask gets its expected cost. A planner
     trained with a retrieval memory also says how familiar a request looks
     (:func:`familiarity`). ``encoder_precision`` is what the pretrained text encoder
-    computes in: ``auto`` (bfloat16 where the CPU multiplies it in hardware, else
-    float32), ``float32`` or ``bfloat16``.
+    computes in: ``auto`` (:func:`~orchestai.envs.embeddings.fastest_precision`: bfloat16
+    only where it is measured faster on this CPU), ``float32`` or ``bfloat16``.
+    ``concurrent_clauses=False`` encodes a request's clauses after the request, on one
+    thread (the reference ``benchmarks/plan_speed.py`` measures against).
     """
 
     def __init__(
@@ -37,6 +40,7 @@ class InstructionPlanner:
         world: Any = None,
         edge_threshold: float = 0.5,
         encoder_precision: str = "auto",
+        concurrent_clauses: bool = True,
     ) -> None:
         stored: dict[str, Any] = {}
         if isinstance(checkpoint, PlannerModel):
@@ -54,13 +58,28 @@ class InstructionPlanner:
         self.world = world
         self.edge_threshold = edge_threshold
         # free text is encoded in memory only: one request must not rewrite a data set's cache
-        self.encoder_precision = resolve_precision(encoder_precision)
+        minilm = self.model.config.encoder == "minilm"
+        self.encoder_precision = resolve_precision(encoder_precision) if minilm else "float32"
         self.builder = builder_for_checkpoint(self.model, stored, cache_dir=None, precision=self.encoder_precision)
+        self.concurrent_clauses = concurrent_clauses
+        self._libraries = ThreadpoolController()  # the native thread pools loaded (numpy's BLAS among them)
 
     def plan(self, instruction: str) -> dict[str, Any]:
-        """Plan ``instruction``: a dict with the execution-log schema's field names."""
+        """Plan ``instruction``: a dict with the execution-log schema's field names.
+
+        With ``concurrent_clauses`` (the default), the request and its clauses are
+        encoded at the same time, on two threads; numpy's BLAS runs on one thread
+        meanwhile: its products here are small, and its idle threads would spin on the
+        core that encodes the clauses.
+        """
+        with self._libraries.limit(limits=1, user_api="blas"):
+            return self._plan(instruction)
+
+    def _plan(self, instruction: str) -> dict[str, Any]:
         model, vocabulary, world = self.model, self.model.vocabulary, self.world
         example = PlanExample("plan", instruction, (), (), (), (), ())
+        if self.concurrent_clauses:
+            self.builder.encode_ahead([instruction])
         batch = tensorize([example], vocabulary, self.builder)
         model.eval()
         with torch.no_grad():

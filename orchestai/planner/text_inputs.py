@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,7 @@ class PlannerInputsBuilder:
         )
         self.memory = memory
         self.coverage = coverage
+        self._clause_worker: ThreadPoolExecutor | None = None  # encode_ahead's second thread, made on first use
 
     @property
     def needed(self) -> bool:
@@ -187,19 +189,49 @@ class PlannerInputsBuilder:
         )
         return self.coverage
 
+    def _clauses_read(self, texts: Sequence[str]) -> tuple[list[list[str]], list[str]]:
+        """Each text's clauses, and those clause coverage embeds (one clause alone: the request the planner read)."""
+        clauses = [request_clauses(text) for text in texts]
+        return clauses, [c for cs in clauses if len(cs) > 1 for c in cs]
+
     def covered(self, plans: Sequence[Plan], texts: Sequence[str]) -> list[Plan]:
         """``plans`` of ``texts`` with the steps their clauses name and they lack, where this planner has coverage."""
         if self.coverage is None:
             return list(plans)
         allowed = self.vocabulary.allowed_links() or None
-        clauses = [request_clauses(text) for text in texts]
-        read = [c for cs in clauses if len(cs) > 1 for c in cs]  # one clause: the request the planner read
+        clauses, read = self._clauses_read(texts)
         vectors = iter(self.request_vectors(read) if read else np.zeros((0, MINILM_DIM), np.float32))
         covered = []
         for plan, cs in zip(plans, clauses, strict=True):
             own = np.stack([next(vectors) for _ in cs]) if len(cs) > 1 else np.zeros((len(cs), MINILM_DIM))
             covered.append(self.coverage.cover(plan, own, allowed, self.vocabulary.max_subtasks))
         return covered
+
+    def encode_ahead(self, texts: Sequence[str]) -> None:
+        """Encode ``texts`` and, with clause coverage, their clauses at the same time, on two threads.
+
+        :meth:`inputs` and :meth:`covered` then find both cached, so planning a request
+        waits for the longer of the two MiniLM passes instead of their sum (the states
+        are the same as when encoded one after the other). Without coverage, or with
+        no request of several clauses, it does nothing.
+        """
+        if self.cache is None or self.coverage is None:
+            return
+        _, read = self._clauses_read(texts)
+        if not read:
+            return
+        if self._clause_worker is None:
+            self._clause_worker = ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="orchestai-clauses",
+                initializer=torch.set_num_threads,
+                initargs=(torch.get_num_threads(),),
+            )
+        clauses = self._clause_worker.submit(self.token_states, read)
+        self.token_states(texts)
+        if self.lower_cache is not None:
+            self.lower_cache.states(texts)
+        clauses.result()
 
     def inputs(self, texts: Sequence[str], memory_index: Sequence[int] | None = None) -> PlanInputs:
         """The inputs of ``texts``; ``memory_index`` gives each text's own row in the memory (training: left out)."""
@@ -236,7 +268,7 @@ def builder_for_checkpoint(
     """The inputs builder of a trained planner: its configuration, and the retrieval memory and coverage its checkpoint stored.
 
     ``precision`` is what the pretrained encoder computes in (float32 by default: what
-    training cached; ``orchestai.plan`` uses bfloat16 where the CPU is fast in it).
+    training cached; ``orchestai.plan`` uses bfloat16 where it is measured faster).
     """
     extra = checkpoint.get("extra", {})
     memory = RetrievalMemory.from_state(extra["retrieval"]) if extra.get("retrieval") is not None else None
