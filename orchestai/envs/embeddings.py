@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,7 +77,6 @@ def fastest_precision() -> str:
     """
     if not bfloat16_is_fast():
         return "float32"
-    import time
 
     def best_of(precision: str, repeats: int = 3) -> float:
         seconds = []
@@ -208,14 +208,13 @@ class TokenStateCache:
             if self.path is None:  # most recently used last: the oldest are dropped first
                 for key in found:
                     self._memory[key] = self._memory.pop(key)
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
+        missing = {k: t for t, k in zip(texts, keys, strict=True) if k not in found}  # key -> text, each once
         if missing:
-            encoded = _encode_tokens(
-                missing, batch_size, self.layer, self.precision
-            )  # outside the lock: may run beside another
+            # outside the lock: another thread may encode its own texts meanwhile
+            encoded = _encode_tokens(list(missing.values()), batch_size, self.layer, self.precision)
             with self._lock:
-                for text, states in zip(missing, encoded, strict=True):
-                    found[text_key(text, self.encoder)] = self._memory[text_key(text, self.encoder)] = states
+                for key, states in zip(missing, encoded, strict=True):
+                    found[key] = self._memory[key] = states
                 self.encoded += len(missing)
                 self._save()
                 if self.path is None:
