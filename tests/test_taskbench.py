@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestai.data.taskbench import load_taskbench
+from orchestai.envs.embeddings import embeddings_available
 from orchestai.evaluate.planning import compare_planners, format_table
 from orchestai.logs.schema import LogValidationError
 
@@ -101,7 +102,10 @@ def test_shared_ultratool_and_tmdb_counts():
 
 @pytest.mark.slow
 def test_planner_and_neighbour_comparison_end_to_end(tmp_path: Path):
-    data = _write(tmp_path / "plans.jsonl", _toy_records())
+    records = _toy_records()
+    for record in records:  # each step described, as UltraTool's task_steps do
+        record["task_steps"] = [f"Step {i + 1} Call {n['task']} to {n['task']} it" for i, n in enumerate(record["task_nodes"])]
+    data = _write(tmp_path / "plans.jsonl", records)
     out = tmp_path / "run"
     flags = [
         "--model-d-model",
@@ -147,3 +151,11 @@ def test_planner_and_neighbour_comparison_end_to_end(tmp_path: Path):
     )  # fmt: skip
     assert plan.returncode == 0, plan.stderr
     assert [s["type"] for s in json.loads(plan.stdout)["subtasks"]][0] == "search"
+    if embeddings_available():
+        from orchestai.evaluate.step_oracle import DESCRIBED_GROUP, ORACLE_NAME
+
+        described = compare_planners(checkpoint, embeddings="yes", cache_dir=tmp_path / "cache", log=lambda *_: None)
+        # every held-out step is described by its own tool's name: the oracle names them all
+        assert described["_records"][DESCRIBED_GROUP] == described["_records"]["all"]
+        assert described[DESCRIBED_GROUP][ORACLE_NAME]["exact_plan"] == 1.0
+        assert set(described[DESCRIBED_GROUP]) == set(described["all"]) | {ORACLE_NAME}

@@ -10,8 +10,11 @@ source–target name pairs), TaskBench's pooled node and link F1, per-slot type 
 and exact-plan accuracy (same types in order and the same edges). On plans without
 execution logs (``--format taskbench``) a last block scores synthetic compositions of two
 held-out requests ("<a>, and then <b>", as :mod:`orchestai.data.compositions` makes for
-training): requests that join intents no training request joins. ``--json PATH`` also
-writes the numbers.
+training): requests that join intents no training request joins. Where held-out records
+describe their steps (UltraTool's ``task_steps``), a block scores the records that
+describe every step, with a reference row that reads those descriptions
+(:mod:`orchestai.evaluate.step_oracle`): how far tool choice can be read from text on
+this data. ``--json PATH`` also writes the numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from orchestai.configuration import from_mapping
 from orchestai.data.compositions import composed_examples, step_compositions
 from orchestai.data.examples import PlanExample, describe_split, held_out_types, split_examples
 from orchestai.envs.embeddings import EMBEDDINGS_EXTRA_HINT, embeddings_available, sentence_embeddings
+from orchestai.evaluate.step_oracle import DESCRIBED_GROUP, ORACLE_NAME, step_description_plans
 from orchestai.files import write_json_atomic
 from orchestai.paths import data_dir
 from orchestai.phase1.config import DATA_FORMATS, Phase1Config
@@ -66,8 +70,10 @@ def compare_planners(
     ``5+ steps``, where any), and, when the run held task types out of training
     (``held_out_type_fraction``), ``unseen types``: the records that use one; without
     execution logs, :data:`COMPOSED_GROUP` and, where the data describes its steps,
-    :data:`COMPOSED_STEP_GROUP`. The neighbours search the same training
-    records the planner learned from.
+    :data:`COMPOSED_STEP_GROUP`; where held-out records describe every step (and the
+    embeddings extra is installed), :data:`DESCRIBED_GROUP`: those records, with the
+    :data:`ORACLE_NAME` row of :mod:`orchestai.evaluate.step_oracle` besides the
+    planners. The neighbours search the same training records the planner learned from.
     """
     model, stored = load_planner(checkpoint)
     if graph_penalty is not None:  # decode with another penalty than the checkpoint's
@@ -128,6 +134,19 @@ def compare_planners(
         for group, members in groups.items()
         if members
     }
+    if loaded.logs is None and embeddings != "no" and embeddings_available():
+        oracle = step_description_plans(
+            train, val[:held_out], lambda texts: sentence_embeddings(texts, cache_dir), len(names), config.seed
+        )
+        if oracle:
+            described = sum(len(e.step_clauses) for e in train)
+            log(f"step-clause oracle: a classifier of the {described} step clauses of the {len(train)} training records")
+            members = sorted(oracle)
+            groups[DESCRIBED_GROUP] = members
+            results[DESCRIBED_GROUP] = {
+                name: plan_metrics([predicted[k] for k in members], [gold[k] for k in members], names)
+                for name, predicted in plans.items()
+            } | {ORACLE_NAME: plan_metrics([oracle[k] for k in members], [gold[k] for k in members], names)}
     if unseen and "unseen types" in results:
         for name, predicted in plans.items():
             results["unseen types"][name] |= unseen_type_scores(predicted[:held_out], val[:held_out], unseen)
