@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,32 +122,29 @@ def compare_planners(
         ),
         "neighbour (bag of words)": NearestNeighbourPlanner(train).plan(instructions),
     }
-    if embeddings == "yes" or (embeddings == "auto" and embeddings_available()):
+    use_embeddings = embeddings == "yes" or (embeddings == "auto" and embeddings_available())
+    if use_embeddings:
         neighbour = VectorNeighbourPlanner(train, lambda texts: sentence_embeddings(texts, cache_dir))
         plans["neighbour (MiniLM embeddings)"] = neighbour.plan(instructions)
     else:
         log(f"neighbour on embeddings skipped: {EMBEDDINGS_EXTRA_HINT}")
-    results = {
-        group: {
+
+    def scored(members: list[int], planners: Mapping[str, Sequence[Plan] | Mapping[int, Plan]]) -> dict[str, dict[str, float]]:
+        return {
             name: plan_metrics([predicted[k] for k in members], [gold[k] for k in members], names)
-            for name, predicted in plans.items()
+            for name, predicted in planners.items()
         }
-        for group, members in groups.items()
-        if members
-    }
-    if loaded.logs is None and embeddings != "no" and embeddings_available():
+
+    results = {group: scored(members, plans) for group, members in groups.items() if members}
+    if loaded.logs is None and use_embeddings:
         oracle = step_description_plans(
             train, val[:held_out], lambda texts: sentence_embeddings(texts, cache_dir), len(names), config.seed
         )
         if oracle:
             described = sum(len(e.step_clauses) for e in train)
             log(f"step-clause oracle: a classifier of the {described} step clauses of the {len(train)} training records")
-            members = sorted(oracle)
-            groups[DESCRIBED_GROUP] = members
-            results[DESCRIBED_GROUP] = {
-                name: plan_metrics([predicted[k] for k in members], [gold[k] for k in members], names)
-                for name, predicted in plans.items()
-            } | {ORACLE_NAME: plan_metrics([oracle[k] for k in members], [gold[k] for k in members], names)}
+            groups[DESCRIBED_GROUP] = sorted(oracle)
+            results[DESCRIBED_GROUP] = scored(groups[DESCRIBED_GROUP], {**plans, ORACLE_NAME: oracle})
     if unseen and "unseen types" in results:
         for name, predicted in plans.items():
             results["unseen types"][name] |= unseen_type_scores(predicted[:held_out], val[:held_out], unseen)

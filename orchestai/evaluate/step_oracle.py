@@ -5,8 +5,8 @@ alarm for 7 am" gives the clause "set a new alarm for 7 am"). This oracle is han
 clauses of a held-out record, the gold number of steps, their order and their links, and
 only has to name each step's tool: a linear classifier of the training records' step
 clauses (:class:`StepClassifier`, on their MiniLM sentence embeddings) picks it. Where it
-errs, steps described alike were given different tools in the annotation
-(``clock_alarm_change`` / ``clock_alarm_set``, ``search_train`` / ``train_ticket_query``),
+errs, steps described alike were given different tools in the annotation (booking a
+train starts with ``search_train`` in some records, ``train_ticket_query`` in others),
 so its scores estimate how far tool choice can be read from text at all on this data.
 """
 
@@ -46,12 +46,9 @@ class StepClassifier:
     """A linear softmax classifier of step clauses' vectors into tools (fitted full-batch, seeded)."""
 
     def __init__(self, vectors: torch.Tensor, tools: torch.Tensor, n_types: int, seed: int = 0) -> None:
-        generator = torch.Generator().manual_seed(seed)
-        self.layer = torch.nn.Linear(vectors.shape[1], n_types)
-        with torch.no_grad():
-            bound = 1.0 / vectors.shape[1] ** 0.5
-            self.layer.weight.uniform_(-bound, bound, generator=generator)
-            self.layer.bias.uniform_(-bound, bound, generator=generator)
+        with torch.random.fork_rng():  # seeded, without moving the caller's random stream
+            torch.manual_seed(seed)
+            self.layer = torch.nn.Linear(vectors.shape[1], n_types)
         optimizer = torch.optim.Adam(
             self.layer.parameters(), lr=CLASSIFIER_LEARNING_RATE, weight_decay=CLASSIFIER_WEIGHT_DECAY
         )
