@@ -31,7 +31,7 @@ from typing import Any, cast
 import torch
 from stable_baselines3.common.utils import set_random_seed
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from orchestai.cli import EXIT_INTERRUPTED, interrupt_on_sigterm
@@ -47,6 +47,7 @@ from orchestai.data.examples import (
 from orchestai.files import write_json_atomic, write_text_atomic
 from orchestai.paths import data_dir
 from orchestai.phase1.config import BEST_MODEL_NAME, LAST_MODEL_NAME, METRICS_STEM, Phase1Config
+from orchestai.phase1.moving_average import warmed_up_ema
 from orchestai.planner.checkpoint import (
     CheckpointError,
     check_world,
@@ -401,7 +402,7 @@ class Phase1Trainer:
         if not self.config.ema_decay:
             return None
         # buffers (catalogue, masks) are set before training and never change, so they are not averaged
-        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay))
+        averaged = AveragedModel(model, multi_avg_fn=warmed_up_ema(self.config.ema_decay))
         averaged.eval()
         if resume is not None:
             stored = resume.get("extra", {}).get("averaged_state_dict")
